@@ -1,0 +1,131 @@
+//! Per-connection state: [`ClientState`] is owned by the connection task; [`ClientHandle`]
+//! is the part other connections read (CLIENT LIST) or act on (CLIENT KILL).
+
+use crate::shared::Shared;
+use parking_lot::Mutex;
+use rill_protocol::RespVersion;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Notify;
+
+/// Fields CLIENT LIST / CLIENT INFO report that change while the client runs.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub name: String,
+    pub db: usize,
+    pub last_cmd: String,
+    pub resp: u8,
+    pub flags: String,
+    pub qbuf: usize,
+    pub omem: usize,
+    pub multi: i64,
+    pub lib_name: String,
+    pub lib_ver: String,
+}
+
+pub struct ClientHandle {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub created: Instant,
+    pub info: Mutex<ClientInfo>,
+    pub last_interaction: Mutex<Instant>,
+    pub killed: AtomicBool,
+    pub kill: Notify,
+    /// CLIENT NO-EVICT.
+    pub no_evict: AtomicBool,
+}
+
+impl ClientHandle {
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.kill.notify_one();
+    }
+
+    /// One CLIENT LIST line (without the trailing newline), in Redis 7.0's field order.
+    pub fn list_line(&self) -> String {
+        let i = self.info.lock().clone();
+        let idle = self.last_interaction.lock().elapsed().as_secs();
+        let flags = if i.flags.is_empty() {
+            "N".to_string()
+        } else {
+            i.flags.clone()
+        };
+        format!(
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=22400 events=r cmd={} user=default redir=-1 resp={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            i.name,
+            self.created.elapsed().as_secs(),
+            idle,
+            flags,
+            i.db,
+            i.multi,
+            i.qbuf,
+            i.omem,
+            if i.last_cmd.is_empty() { "NULL".to_string() } else { i.last_cmd.clone() },
+            i.resp.max(2),
+        )
+    }
+}
+
+/// State owned by one connection.
+pub struct ClientState {
+    pub id: u64,
+    pub db: usize,
+    pub resp: RespVersion,
+    pub authenticated: bool,
+    pub handle: Arc<ClientHandle>,
+    /// Close after the current reply is written (QUIT, CLIENT KILL of self).
+    pub close_after_reply: bool,
+    /// Switch into MONITOR mode after this reply.
+    pub monitor: bool,
+    pub name: String,
+}
+
+impl ClientState {
+    pub fn new(shared: &Shared, addr: SocketAddr, laddr: SocketAddr) -> ClientState {
+        let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+        let handle = Arc::new(ClientHandle {
+            id,
+            addr,
+            laddr,
+            created: Instant::now(),
+            info: Mutex::new(ClientInfo {
+                resp: 2,
+                multi: -1,
+                ..Default::default()
+            }),
+            last_interaction: Mutex::new(Instant::now()),
+            killed: AtomicBool::new(false),
+            kill: Notify::new(),
+            no_evict: AtomicBool::new(false),
+        });
+        let authenticated = shared.config().requirepass.is_none();
+        ClientState {
+            id,
+            db: 0,
+            resp: RespVersion::Resp2,
+            authenticated,
+            handle,
+            close_after_reply: false,
+            monitor: false,
+            name: String::new(),
+        }
+    }
+
+    /// Pushes connection-owned fields to the shared handle (after SELECT, HELLO, SETNAME).
+    pub fn sync_info(&self) {
+        let mut i = self.handle.info.lock();
+        i.db = self.db;
+        i.name = self.name.clone();
+        i.resp = if self.resp == RespVersion::Resp3 {
+            3
+        } else {
+            2
+        };
+    }
+}

@@ -1,0 +1,5 @@
+//! COMMAND command (to be filled in).
+
+use super::*;
+
+pub static COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,5 @@
+//! CONFIG command (to be filled in).
+
+use super::*;
+
+pub static COMMANDS: &[CommandSpec] = &[];

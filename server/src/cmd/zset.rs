@@ -1,0 +1,5 @@
+//! zset commands (to be filled in).
+
+use super::*;
+
+pub static COMMANDS: &[CommandSpec] = &[];

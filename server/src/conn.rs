@@ -1,0 +1,220 @@
+//! One connection: read, decode every complete request, run the batch under one
+//! keyspace lock, write the replies once (pipelining: one flush per batch).
+
+use crate::client::ClientState;
+use crate::cmd::{self, Ctx};
+use crate::shared::Shared;
+use bytes::{Bytes, BytesMut};
+use rill_protocol::{encode, Reply, RequestDecoder, RequestLimits};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Serves a connection until it closes, is killed, or errs.
+pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, state: ClientState) {
+    let mut client = state;
+    let id = client.id;
+    shared.register_client(client.handle.clone());
+    if let Err(e) = serve_inner(&shared, &mut stream, &mut client).await {
+        tracing::debug!("client {id} closed: {e}");
+    }
+    if client.monitor {
+        shared.monitor_count.fetch_sub(1, Ordering::Relaxed);
+    }
+    shared.unregister_client(id);
+}
+
+async fn serve_inner(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    client: &mut ClientState,
+) -> std::io::Result<()> {
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut decoder = RequestDecoder::new();
+    let mut batch: Vec<Vec<Bytes>> = Vec::new();
+    let handle = client.handle.clone();
+    loop {
+        if rbuf.capacity() - rbuf.len() < 1024 {
+            rbuf.reserve(READ_CHUNK.max(decoder.bulk_remaining(&rbuf).unwrap_or(0)));
+        }
+        let timeout = shared.config().timeout;
+        let n = tokio::select! {
+            r = stream.read_buf(&mut rbuf) => r?,
+            _ = handle.kill.notified() => return Ok(()),
+            _ = idle_timeout(timeout) => return Ok(()),
+        };
+        if n == 0 || handle.killed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        shared
+            .stats
+            .total_net_input_bytes
+            .fetch_add(n as u64, Ordering::Relaxed);
+
+        let config = shared.config();
+        let limits = RequestLimits {
+            proto_max_bulk_len: config.proto_max_bulk_len,
+            authenticated: client.authenticated,
+        };
+        let mut proto_err = None;
+        loop {
+            match decoder.decode(&mut rbuf, &limits) {
+                Ok(Some(argv)) => batch.push(argv),
+                Ok(None) => break,
+                Err(e) => {
+                    proto_err = Some(e);
+                    break;
+                }
+            }
+        }
+        let pending = rbuf.len() + decoder.pending_bytes();
+        if pending as u64 > config.client_query_buffer_limit {
+            tracing::warn!(
+                "Closing client that reached max query buffer length: id={} addr={}",
+                client.id,
+                client.handle.addr
+            );
+            shared
+                .stats
+                .client_query_buffer_limit_disconnections
+                .fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        client.handle.info.lock().qbuf = rbuf.len();
+
+        if !batch.is_empty() {
+            *handle.last_interaction.lock() = Instant::now();
+            run_batch(shared, client, &mut batch, &mut wbuf).await;
+        }
+        if let Some(e) = proto_err {
+            let r = Reply::Error(Bytes::from(format!("ERR {e}")));
+            encode(&r, client.resp, &mut wbuf);
+            client.close_after_reply = true;
+        }
+        if !wbuf.is_empty() {
+            stream.write_all(&wbuf).await?;
+            shared
+                .stats
+                .total_net_output_bytes
+                .fetch_add(wbuf.len() as u64, Ordering::Relaxed);
+            wbuf.clear();
+            if wbuf.capacity() > 1 << 20 {
+                wbuf = BytesMut::with_capacity(READ_CHUNK);
+            }
+        }
+        if client.close_after_reply {
+            return Ok(());
+        }
+        if client.monitor {
+            return monitor_loop(shared, stream, client).await;
+        }
+    }
+}
+
+async fn idle_timeout(secs: u64) {
+    if secs == 0 {
+        std::future::pending::<()>().await;
+    } else {
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
+}
+
+/// Waits while CLIENT PAUSE applies to this batch.
+async fn wait_pause(shared: &Shared, batch: &[Vec<Bytes>]) {
+    loop {
+        let p = *shared.pause.lock();
+        let now = crate::util::now_ms();
+        if p.until_ms <= now {
+            return;
+        }
+        if p.write_only {
+            let any_write = batch
+                .iter()
+                .any(|argv| cmd::lookup(&argv[0]).is_some_and(|r| r.spec.is_write()));
+            if !any_write {
+                return;
+            }
+        }
+        let wait = Duration::from_millis((p.until_ms - now) as u64);
+        let _ = tokio::time::timeout(wait, shared.unpause.notified()).await;
+    }
+}
+
+async fn run_batch(
+    shared: &Shared,
+    client: &mut ClientState,
+    batch: &mut Vec<Vec<Bytes>>,
+    wbuf: &mut BytesMut,
+) {
+    if shared.pause.lock().until_ms > 0 {
+        wait_pause(shared, batch).await;
+    }
+    let config = shared.config();
+    let now = crate::util::now_ms();
+    let mut last_cmd = None;
+    {
+        let mut state = shared.state.lock();
+        state.begin(now, &config);
+        let mut ctx = Ctx {
+            shared,
+            state: &mut state,
+            client,
+            config,
+            now_ms: now,
+        };
+        for argv in batch.drain(..) {
+            let reply = cmd::dispatch(&mut ctx, &argv);
+            encode(&reply, ctx.client.resp, wbuf);
+            last_cmd = Some(argv);
+            if ctx.client.close_after_reply || ctx.client.monitor {
+                break;
+            }
+        }
+    }
+    batch.clear();
+    if let Some(argv) = last_cmd {
+        let name = match cmd::resolve(&argv) {
+            Ok(r) => r.full_name.clone(),
+            Err(_) => "NULL".into(),
+        };
+        let mut info = client.handle.info.lock();
+        info.last_cmd = name;
+    }
+}
+
+async fn monitor_loop(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    client: &mut ClientState,
+) -> std::io::Result<()> {
+    let mut rx = shared.monitors.subscribe();
+    let handle = client.handle.clone();
+    let mut rbuf = BytesMut::with_capacity(1024);
+    let mut decoder = RequestDecoder::new();
+    loop {
+        tokio::select! {
+            m = rx.recv() => match m {
+                Ok(line) => stream.write_all(&line).await?,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return Ok(()),
+            },
+            r = stream.read_buf(&mut rbuf) => {
+                if r? == 0 { return Ok(()); }
+                // A monitor may still send QUIT/RESET; anything else is ignored as in Redis.
+                while let Ok(Some(argv)) = decoder.decode(&mut rbuf, &RequestLimits::default()) {
+                    if cmd::args::eq_ic(&argv[0], "quit") {
+                        stream.write_all(b"+OK\r\n").await?;
+                        return Ok(());
+                    }
+                }
+                rbuf.clear();
+            }
+            _ = handle.kill.notified() => return Ok(()),
+        }
+    }
+}

@@ -1,0 +1,615 @@
+//! The keyspace and its data structures. Nothing here knows argv or replies.
+//!
+//! - [`sbytes::SBytes`]: inline-or-heap byte string used for keys, values, members.
+//! - [`Db`]: one numbered database: `keys` (key -> [`Entry`]) and `expires`
+//!   (key -> unix ms), both `IndexMap`s so random sampling (eviction, active expiry,
+//!   RANDOMKEY) is O(1) and SCAN can walk indexes (see [`Db::scan`]).
+//! - [`Store`]: every database plus the counters that live under the keyspace lock.
+//! - `list`, `set`, `hash`, `zset`: the collection types.
+//! - `glob`: Redis's `stringmatchlen`.
+
+pub mod glob;
+pub mod hash;
+pub mod list;
+pub mod sbytes;
+pub mod set;
+pub mod zset;
+
+use ahash::RandomState;
+use indexmap::IndexMap;
+use rand::Rng;
+
+pub use sbytes::SBytes;
+
+/// Keys are binary-safe byte strings.
+pub type Key = SBytes;
+
+/// A stored value. Collections are boxed so a string entry stays small.
+#[derive(Clone, Debug)]
+pub enum Value {
+    Str(SBytes),
+    List(Box<list::List>),
+    Set(Box<set::Set>),
+    Hash(Box<hash::Hash>),
+    ZSet(Box<zset::ZSet>),
+}
+
+impl Value {
+    /// The name TYPE reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::Hash(_) => "hash",
+            Value::ZSet(_) => "zset",
+        }
+    }
+}
+
+/// Entry flag: the key also has a row in `Db::expires`.
+pub const ENTRY_HAS_EXPIRE: u32 = 1;
+
+/// A key's value plus its access metadata (`lru`: LRU clock in seconds, or LFU
+/// `ldt << 8 | counter`, as Redis keeps in `robj.lru`).
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub value: Value,
+    pub lru: u32,
+    pub flags: u32,
+}
+
+/// How key access is recorded, from maxmemory-policy and the lfu-* parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct AccessClock {
+    /// Seconds clock, 24 bits, as Redis's LRU_CLOCK.
+    pub lru_clock: u32,
+    /// Minutes clock, 16 bits, for LFU decay.
+    pub lfu_minutes: u32,
+    pub lfu: bool,
+    pub lfu_log_factor: u32,
+    pub lfu_decay_time: u32,
+}
+
+impl Default for AccessClock {
+    fn default() -> Self {
+        AccessClock {
+            lru_clock: 0,
+            lfu_minutes: 0,
+            lfu: false,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
+        }
+    }
+}
+
+pub const LFU_INIT_VAL: u32 = 5;
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+
+impl AccessClock {
+    pub fn from_ms(now_ms: i64) -> AccessClock {
+        AccessClock {
+            lru_clock: ((now_ms / 1000) as u64 & LRU_CLOCK_MAX as u64) as u32,
+            lfu_minutes: ((now_ms / 60000) as u64 & 0xFFFF) as u32,
+            ..Default::default()
+        }
+    }
+
+    /// Metadata for a freshly created key.
+    pub fn initial(&self) -> u32 {
+        if self.lfu {
+            (self.lfu_minutes << 8) | LFU_INIT_VAL
+        } else {
+            self.lru_clock
+        }
+    }
+
+    /// Seconds since `lru` was last touched (OBJECT IDLETIME, LRU eviction).
+    pub fn idle_secs(&self, lru: u32) -> u64 {
+        if self.lru_clock >= lru {
+            (self.lru_clock - lru) as u64
+        } else {
+            (self.lru_clock as u64 + LRU_CLOCK_MAX as u64) - lru as u64
+        }
+    }
+
+    /// LFU counter after decay (Redis's LFUDecrAndReturn).
+    pub fn lfu_decayed(&self, lru: u32) -> u32 {
+        let ldt = lru >> 8;
+        let counter = lru & 255;
+        let elapsed = if self.lfu_minutes >= ldt {
+            self.lfu_minutes - ldt
+        } else {
+            65535 - ldt + self.lfu_minutes
+        };
+        let periods = elapsed.checked_div(self.lfu_decay_time).unwrap_or(0);
+        counter.saturating_sub(periods)
+    }
+
+    /// Records an access to an entry.
+    pub fn touch(&self, lru: &mut u32) {
+        if self.lfu {
+            let mut counter = self.lfu_decayed(*lru);
+            // LFULogIncr
+            if counter < 255 {
+                let r: f64 = rand::thread_rng().gen();
+                let base = counter.saturating_sub(LFU_INIT_VAL) as f64;
+                let p = 1.0 / (base * self.lfu_log_factor as f64 + 1.0);
+                if r < p {
+                    counter += 1;
+                }
+            }
+            *lru = (self.lfu_minutes << 8) | counter;
+        } else {
+            *lru = self.lru_clock;
+        }
+    }
+}
+
+/// One numbered database.
+#[derive(Default)]
+pub struct Db {
+    pub keys: IndexMap<Key, Entry, RandomState>,
+    pub expires: IndexMap<Key, i64, RandomState>,
+    /// Current time for this command (unix ms); set by [`Store::begin`].
+    pub now_ms: i64,
+    pub clock: AccessClock,
+    /// Replicas hide expired keys but do not delete them (set by replication).
+    pub no_lazy_delete: bool,
+    pub stat_hits: u64,
+    pub stat_misses: u64,
+    pub stat_expired: u64,
+    /// Keys that expired during the current command, for propagation as DEL.
+    pub expired_keys: Vec<Key>,
+    /// Version per watched key (WATCH); bumped by [`Db::signal_modified`].
+    pub watched: std::collections::HashMap<Key, u64, RandomState>,
+    pub watch_epoch: u64,
+    /// Running estimate of the average TTL, for INFO keyspace's avg_ttl.
+    pub avg_ttl: i64,
+}
+
+impl Db {
+    pub fn new() -> Db {
+        Db::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn is_expired(&self, key: &[u8]) -> bool {
+        match self.expires.get(key) {
+            Some(&t) => t <= self.now_ms,
+            None => false,
+        }
+    }
+
+    /// Deletes `key` if its TTL has passed. True if the key is (now) logically gone.
+    pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        if !self.is_expired(key) {
+            return false;
+        }
+        if self.no_lazy_delete {
+            return true;
+        }
+        self.delete_expired(key);
+        true
+    }
+
+    fn delete_expired(&mut self, key: &[u8]) {
+        if let Some((k, _)) = self.keys.swap_remove_entry(key) {
+            self.expires.swap_remove(key);
+            self.stat_expired += 1;
+            self.signal_modified(key);
+            self.expired_keys.push(k);
+        }
+    }
+
+    /// Index of a live key, expiring it first if due.
+    fn live_index(&mut self, key: &[u8]) -> Option<usize> {
+        let (idx, _, e) = self.keys.get_full(key)?;
+        if e.flags & ENTRY_HAS_EXPIRE != 0 && self.expire_if_needed(key) {
+            return None;
+        }
+        Some(idx)
+    }
+
+    /// Read lookup (lookupKeyRead): counts a hit or miss and records the access.
+    pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        match self.live_index(key) {
+            Some(idx) => {
+                self.stat_hits += 1;
+                let clock = self.clock;
+                let e = &mut self.keys[idx];
+                clock.touch(&mut e.lru);
+                Some(e)
+            }
+            None => {
+                self.stat_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Write lookup (lookupKeyWrite): no hit/miss stats.
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let idx = self.live_index(key)?;
+        let clock = self.clock;
+        let e = &mut self.keys[idx];
+        clock.touch(&mut e.lru);
+        Some(e)
+    }
+
+    /// Lookup that neither counts nor touches (TYPE-like introspection, OBJECT).
+    pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
+        let idx = self.live_index(key)?;
+        Some(&self.keys[idx])
+    }
+
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.live_index(key).is_some()
+    }
+
+    /// Stores `value` at `key`. With `keep_ttl` false any TTL is removed (as SET does).
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
+        self.expire_if_needed(key);
+        let initial = self.clock.initial();
+        match self.keys.get_mut(key) {
+            Some(e) => {
+                e.value = value;
+                self.clock.touch(&mut e.lru);
+                if !keep_ttl && e.flags & ENTRY_HAS_EXPIRE != 0 {
+                    e.flags &= !ENTRY_HAS_EXPIRE;
+                    self.expires.swap_remove(key);
+                }
+            }
+            None => {
+                self.keys.insert(
+                    Key::new(key),
+                    Entry {
+                        value,
+                        lru: initial,
+                        flags: 0,
+                    },
+                );
+            }
+        }
+        self.signal_modified(key);
+    }
+
+    /// Inserts a new key (caller checked it is absent); returns the entry.
+    pub fn insert_new(&mut self, key: &[u8], value: Value) -> &mut Entry {
+        let initial = self.clock.initial();
+        let (idx, _) = self.keys.insert_full(
+            Key::new(key),
+            Entry {
+                value,
+                lru: initial,
+                flags: 0,
+            },
+        );
+        self.signal_modified(key);
+        &mut self.keys[idx]
+    }
+
+    /// Removes a key and its TTL.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        if self.expire_if_needed(key) {
+            return None;
+        }
+        let e = self.keys.swap_remove(key)?;
+        if e.flags & ENTRY_HAS_EXPIRE != 0 {
+            self.expires.swap_remove(key);
+        }
+        self.signal_modified(key);
+        Some(e.value)
+    }
+
+    /// Removes a key, returning its value together with its TTL (RENAME, MOVE).
+    pub fn take(&mut self, key: &[u8]) -> Option<(Value, Option<i64>)> {
+        if self.expire_if_needed(key) {
+            return None;
+        }
+        let e = self.keys.swap_remove(key)?;
+        let ttl = if e.flags & ENTRY_HAS_EXPIRE != 0 {
+            self.expires.swap_remove(key)
+        } else {
+            None
+        };
+        self.signal_modified(key);
+        Some((e.value, ttl))
+    }
+
+    /// Sets an absolute expiry (unix ms) on an existing key. False if the key is absent.
+    pub fn set_expire(&mut self, key: &[u8], when_ms: i64) -> bool {
+        let Some(idx) = self.live_index(key) else {
+            return false;
+        };
+        let e = &mut self.keys[idx];
+        e.flags |= ENTRY_HAS_EXPIRE;
+        match self.expires.get_mut(key) {
+            Some(t) => *t = when_ms,
+            None => {
+                self.expires.insert(Key::new(key), when_ms);
+            }
+        }
+        self.signal_modified(key);
+        true
+    }
+
+    /// The key's expiry in unix ms, if it has one.
+    pub fn get_expire(&mut self, key: &[u8]) -> Option<i64> {
+        let idx = self.live_index(key)?;
+        if self.keys[idx].flags & ENTRY_HAS_EXPIRE == 0 {
+            return None;
+        }
+        self.expires.get(key).copied()
+    }
+
+    /// Removes a TTL. True if there was one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        let Some(idx) = self.live_index(key) else {
+            return false;
+        };
+        let e = &mut self.keys[idx];
+        if e.flags & ENTRY_HAS_EXPIRE == 0 {
+            return false;
+        }
+        e.flags &= !ENTRY_HAS_EXPIRE;
+        self.expires.swap_remove(key);
+        self.signal_modified(key);
+        true
+    }
+
+    /// Empties the database, returning how many keys it held.
+    pub fn flush(&mut self) -> usize {
+        let n = self.keys.len();
+        self.keys = IndexMap::default();
+        self.expires = IndexMap::default();
+        self.touch_all_watched();
+        n
+    }
+
+    /// Marks a key modified for WATCH.
+    #[inline]
+    pub fn signal_modified(&mut self, key: &[u8]) {
+        if !self.watched.is_empty() {
+            if let Some(v) = self.watched.get_mut(key) {
+                self.watch_epoch += 1;
+                *v = self.watch_epoch;
+            }
+        }
+    }
+
+    /// Invalidates every watched key (FLUSHDB, FLUSHALL, SWAPDB).
+    pub fn touch_all_watched(&mut self) {
+        for v in self.watched.values_mut() {
+            self.watch_epoch += 1;
+            *v = self.watch_epoch;
+        }
+    }
+
+    /// A random live key (RANDOMKEY), skipping expired ones as Redis does.
+    pub fn random_key(&mut self) -> Option<Key> {
+        let mut rng = rand::thread_rng();
+        for _ in 0..100 {
+            if self.keys.is_empty() {
+                return None;
+            }
+            let i = rng.gen_range(0..self.keys.len());
+            let k = self
+                .keys
+                .get_index(i)
+                .expect("invariant: index in range")
+                .0
+                .clone();
+            if self.keys[i].flags & ENTRY_HAS_EXPIRE != 0 && self.expire_if_needed(&k) {
+                continue;
+            }
+            return Some(k);
+        }
+        // Mostly expired keyspace: fall back to the first live one.
+        let now = self.now_ms;
+        self.keys
+            .iter()
+            .find(|(k, e)| {
+                e.flags & ENTRY_HAS_EXPIRE == 0
+                    || self.expires.get(k.as_bytes()).is_none_or(|&t| t > now)
+            })
+            .map(|(k, _)| k.clone())
+    }
+
+    /// One SCAN step. The cursor counts down through entry indexes: 0 starts at the top
+    /// (`len`), the returned cursor is the next index bound, 0 when done. Deletion moves
+    /// the last entry into the hole; walking downward means a moved entry either was
+    /// already returned or lands below the cursor, so every key present for the whole
+    /// iteration is returned at least once.
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Key, &Entry)) -> u64 {
+        scan_indexmap(&self.keys, cursor, count, |k, e| visit(k, e))
+    }
+
+    /// Active expiry: samples keys with a TTL and deletes expired ones, repeating while
+    /// more than a quarter of a sample was expired (Redis's ACTIVE_EXPIRE_CYCLE logic),
+    /// within `max_checks` samples. Returns how many keys expired.
+    pub fn active_expire(&mut self, max_checks: usize) -> usize {
+        let mut rng = rand::thread_rng();
+        let mut expired = 0;
+        let mut checked = 0;
+        let mut ttl_sum: i64 = 0;
+        let mut ttl_samples: i64 = 0;
+        while checked < max_checks && !self.expires.is_empty() {
+            let mut round_expired = 0;
+            let sample = 20.min(self.expires.len());
+            for _ in 0..sample {
+                if self.expires.is_empty() {
+                    break;
+                }
+                let i = rng.gen_range(0..self.expires.len());
+                let (k, &t) = self
+                    .expires
+                    .get_index(i)
+                    .expect("invariant: index in range");
+                checked += 1;
+                if t <= self.now_ms {
+                    let k = k.clone();
+                    self.delete_expired(&k);
+                    round_expired += 1;
+                } else {
+                    ttl_sum += t - self.now_ms;
+                    ttl_samples += 1;
+                }
+            }
+            expired += round_expired;
+            if round_expired * 4 < sample {
+                break;
+            }
+        }
+        if ttl_samples > 0 {
+            let avg = ttl_sum / ttl_samples;
+            self.avg_ttl = if self.avg_ttl == 0 {
+                avg
+            } else {
+                (self.avg_ttl / 50) * 49 + avg / 50
+            };
+        }
+        if self.expires.is_empty() {
+            self.avg_ttl = 0;
+        }
+        expired
+    }
+}
+
+/// SCAN over any IndexMap (keyspace, hash fields): see [`Db::scan`] for why it counts down.
+pub fn scan_indexmap<K, V, S>(
+    map: &IndexMap<K, V, S>,
+    cursor: u64,
+    count: usize,
+    mut visit: impl FnMut(&K, &V),
+) -> u64 {
+    let len = map.len() as u64;
+    let mut pos = if cursor == 0 || cursor > len {
+        len
+    } else {
+        cursor
+    };
+    let mut n = 0;
+    while pos > 0 && n < count.max(1) {
+        pos -= 1;
+        let (k, v) = map.get_index(pos as usize).expect("invariant: pos < len");
+        visit(k, v);
+        n += 1;
+    }
+    pos
+}
+
+/// Every database, plus counters that are cheapest to keep under the keyspace lock.
+pub struct Store {
+    pub dbs: Vec<Db>,
+    /// Changes since the last save (Redis's server.dirty).
+    pub dirty: u64,
+}
+
+impl Store {
+    pub fn new(databases: usize) -> Store {
+        Store {
+            dbs: (0..databases).map(|_| Db::new()).collect(),
+            dirty: 0,
+        }
+    }
+
+    /// Sets the time and access clock every database uses for the next command.
+    pub fn begin(&mut self, now_ms: i64, clock: AccessClock) {
+        for db in &mut self.dbs {
+            db.now_ms = now_ms;
+            db.clock = clock;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(SBytes::from(v))
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<Entry>(), 32);
+    }
+
+    #[test]
+    fn lazy_expiry() {
+        let mut db = Db::new();
+        db.now_ms = 1000;
+        db.set(b"k", s("v"), false);
+        assert!(db.set_expire(b"k", 1500));
+        assert!(db.get(b"k").is_some());
+        db.now_ms = 1500;
+        assert!(db.get(b"k").is_none());
+        assert_eq!(db.len(), 0);
+        assert_eq!(db.expires.len(), 0);
+        assert_eq!(db.stat_expired, 1);
+    }
+
+    #[test]
+    fn set_clears_ttl_unless_keepttl() {
+        let mut db = Db::new();
+        db.set(b"k", s("v"), false);
+        db.set_expire(b"k", 10_000);
+        db.set(b"k", s("w"), true);
+        assert_eq!(db.get_expire(b"k"), Some(10_000));
+        db.set(b"k", s("x"), false);
+        assert_eq!(db.get_expire(b"k"), None);
+        assert!(db.expires.is_empty());
+    }
+
+    #[test]
+    fn active_expire_frees_unread_keys() {
+        let mut db = Db::new();
+        for i in 0..1000 {
+            let k = format!("k{i}");
+            db.set(k.as_bytes(), s("v"), false);
+            db.set_expire(k.as_bytes(), 100);
+        }
+        db.now_ms = 200;
+        let mut total = 0;
+        for _ in 0..100 {
+            total += db.active_expire(1000);
+        }
+        assert_eq!(total, 1000);
+        assert!(db.is_empty());
+    }
+
+    #[test]
+    fn scan_returns_keys_present_throughout_despite_deletes() {
+        let mut db = Db::new();
+        for i in 0..500 {
+            db.set(format!("k{i}").as_bytes(), s("v"), false);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut step = 0;
+        loop {
+            cursor = db.scan(cursor, 10, |k, _| {
+                seen.insert(k.clone());
+            });
+            // Delete some keys (never k0..k99) between steps, moving tail entries around.
+            step += 1;
+            let victim = format!("k{}", 100 + step * 3);
+            db.remove(victim.as_bytes());
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..100 {
+            assert!(seen.contains(format!("k{i}").as_bytes()), "k{i} missed");
+        }
+    }
+}

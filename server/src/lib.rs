@@ -1,0 +1,145 @@
+//! # Layout
+//! - [`config`], [`config_params`]: redis.conf parsing and the CONFIG parameter table.
+//! - [`listener`], [`conn`]: accept loop and the per-connection read/execute/write loop.
+//! - [`cmd`]: the command table, dispatch and one file per command family.
+//! - [`db`]: the keyspace and data structures (no argv, no replies).
+//! - [`shared`], [`client`]: server-wide and per-connection state.
+//! - [`evict`], [`alloc`]: maxmemory enforcement and the counting allocator.
+//!
+//! Embedding: [`Server::start`] runs Rill inside a tokio runtime on port 0 and returns its
+//! address, so Rust tests can use a real server without spawning a process.
+
+pub mod alloc;
+pub mod client;
+pub mod cmd;
+pub mod config;
+pub mod config_params;
+pub mod conn;
+pub mod db;
+pub mod evict;
+pub mod listener;
+pub mod shared;
+pub mod util;
+
+use config::Config;
+use shared::Shared;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A running server.
+pub struct Server {
+    pub shared: Arc<Shared>,
+    addrs: Vec<SocketAddr>,
+}
+
+impl Server {
+    /// Binds and starts serving on the current tokio runtime. With `port 0` the OS picks
+    /// a free port; [`Server::addr`] reports it.
+    ///
+    /// ```no_run
+    /// # async fn f() -> std::io::Result<()> {
+    /// let config = rill_server::config::Config::from_args(&["--port".into(), "0".into()]).unwrap();
+    /// let server = rill_server::Server::start(config).await?;
+    /// println!("redis://{}", server.addr());
+    /// server.shutdown();
+    /// # Ok(()) }
+    /// ```
+    pub async fn start(config: Config) -> std::io::Result<Server> {
+        let shared = Shared::new(config);
+        let listeners = listener::bind_all(&shared)?;
+        if listeners.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrNotAvailable,
+                "no address could be bound",
+            ));
+        }
+        let addrs = shared.listen_addrs.lock().clone();
+        for l in listeners {
+            tokio::spawn(listener::accept_loop(shared.clone(), l));
+        }
+        tokio::spawn(cron(shared.clone()));
+        Ok(Server { shared, addrs })
+    }
+
+    /// The first bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// Stops accepting and closes every client.
+    pub fn shutdown(&self) {
+        self.shared.shutting_down.store(true, Ordering::SeqCst);
+        self.shared.shutdown.notify_waiters();
+        for c in self.shared.clients.lock().values() {
+            c.kill();
+        }
+    }
+
+    /// Resolves when SHUTDOWN was requested (by command or [`Server::shutdown`]).
+    pub async fn wait(&self) {
+        while !self.shared.shutting_down.load(Ordering::SeqCst) {
+            tokio::select! {
+                _ = self.shared.shutdown.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+    }
+}
+
+/// Background work at `hz`: active expiry and the ops/sec sample (Redis's serverCron).
+async fn cron(shared: Arc<Shared>) {
+    let mut last_cmds = 0u64;
+    let mut last_t = std::time::Instant::now();
+    loop {
+        let hz = shared.config().hz.max(1);
+        tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+        if shared.shutting_down.load(Ordering::Relaxed) {
+            return;
+        }
+        let config = shared.config();
+        let now = util::now_ms();
+        let total = {
+            let mut state = shared.state.lock();
+            state.begin(now, &config);
+            // ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP scaled by effort, per database.
+            let budget = 20 * 10 * config.active_expire_effort as usize;
+            for db in state.store.dbs.iter_mut() {
+                db.active_expire(budget);
+                db.expired_keys.clear();
+            }
+            state.total_commands
+        };
+        let dt = last_t.elapsed().as_secs_f64();
+        if dt >= 1.0 {
+            let ops = ((total - last_cmds) as f64 / dt) as u64;
+            shared.stats.ops_sec.store(ops, Ordering::Relaxed);
+            last_cmds = total;
+            last_t = std::time::Instant::now();
+        }
+    }
+}
+
+/// Runs a server until SIGINT/SIGTERM or SHUTDOWN (the binary's main loop).
+pub async fn run(config: Config) -> std::io::Result<()> {
+    let server = Server::start(config).await?;
+    for a in server.addrs() {
+        tracing::info!("listening on {}", a);
+        println!("listening on {}", a);
+    }
+    tracing::info!("Ready to accept connections");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("Received SIGINT scheduling shutdown..."),
+        _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
+        _ = server.wait() => {}
+    }
+    server.shutdown();
+    tracing::info!("Rill is now ready to exit, bye bye...");
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! `rill-server [path/to/redis.conf] [--directive value ...]`, like redis-server.
+
+use rill_server::config::Config;
+
+#[global_allocator]
+static ALLOC: rill_server::alloc::Counting = rill_server::alloc::Counting;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-v" || a == "--version") {
+        println!(
+            "Rill server v={} (Redis 7.0.15 compatible)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return;
+    }
+    let config = match Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    init_logging(&config);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    if let Err(e) = rt.block_on(rill_server::run(config)) {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging(config: &Config) {
+    let level = match config.loglevel.as_str() {
+        "debug" => tracing::Level::DEBUG,
+        "verbose" => tracing::Level::INFO,
+        "notice" => tracing::Level::INFO,
+        _ => tracing::Level::WARN,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false);
+    if config.logfile.is_empty() {
+        builder.with_writer(std::io::stderr).init();
+    } else {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&config.logfile)
+        {
+            Ok(f) => builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(f))
+                .init(),
+            Err(e) => {
+                eprintln!("Can't open the log file: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! clients integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;

@@ -1,0 +1,4 @@
+//! command integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;

@@ -1,0 +1,4 @@
+//! compat integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;

@@ -1,0 +1,4 @@
+//! config integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;

@@ -1,0 +1,4 @@
+//! connection integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;

@@ -1,0 +1,4 @@
+//! hash integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;

@@ -1,0 +1,4 @@
+//! keys integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;

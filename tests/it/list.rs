@@ -1,0 +1,4 @@
+//! list integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;

@@ -1,0 +1,20 @@
+//! One integration-test binary: every file here starts the real `rill-server` binary on
+//! an ephemeral port and talks to it through real clients.
+
+mod common;
+
+mod basics;
+mod clients;
+mod command;
+mod compat;
+mod config;
+mod connection;
+mod hash;
+mod keys;
+mod list;
+mod memory;
+mod security;
+mod server;
+mod set;
+mod string;
+mod zset;

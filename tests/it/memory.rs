@@ -1,0 +1,4 @@
+//! memory integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;

@@ -1,0 +1,4 @@
+//! security integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;

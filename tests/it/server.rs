@@ -1,0 +1,4 @@
+//! server integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;

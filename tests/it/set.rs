@@ -1,0 +1,4 @@
+//! set integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;

@@ -1,0 +1,4 @@
+//! string integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;

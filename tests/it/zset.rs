@@ -1,0 +1,4 @@
+//! zset integration tests.
+
+#[allow(unused_imports)]
+use crate::common::*;
