@@ -41,3 +41,64 @@ pub fn argv_of(parts: &[&str]) -> Vec<Bytes> {
         .map(|p| Bytes::copy_from_slice(p.as_bytes()))
         .collect()
 }
+
+/// Options of SCAN, SSCAN, HSCAN and ZSCAN.
+#[derive(Debug, Clone)]
+pub struct ScanArgs {
+    pub cursor: u64,
+    pub pattern: Option<Bytes>,
+    pub count: usize,
+    /// SCAN's TYPE filter (lowercase type name as TYPE reports it).
+    pub type_filter: Option<String>,
+}
+
+/// Parses `cursor [MATCH pattern] [COUNT count] [TYPE type]` starting at `argv[cursor_idx]`.
+/// `allow_type` is true only for SCAN. Errors follow Redis's `scanGenericCommand`.
+pub fn parse_scan(
+    argv: &[Bytes],
+    cursor_idx: usize,
+    allow_type: bool,
+) -> Result<ScanArgs, CmdError> {
+    let cursor = std::str::from_utf8(&argv[cursor_idx])
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or_else(|| CmdError::err("invalid cursor"))?;
+    let mut out = ScanArgs {
+        cursor,
+        pattern: None,
+        count: 10,
+        type_filter: None,
+    };
+    let mut i = cursor_idx + 1;
+    while i < argv.len() {
+        let has_val = i + 1 < argv.len();
+        if eq_ic(&argv[i], "COUNT") && has_val {
+            let c = int_arg(&argv[i + 1])?;
+            if c < 1 {
+                return Err(CmdError::Syntax);
+            }
+            out.count = c as usize;
+        } else if eq_ic(&argv[i], "MATCH") && has_val {
+            // "*" matches everything; skip the glob work as Redis does.
+            out.pattern = if &argv[i + 1][..] == b"*" {
+                None
+            } else {
+                Some(argv[i + 1].clone())
+            };
+        } else if allow_type && eq_ic(&argv[i], "TYPE") && has_val {
+            out.type_filter = Some(String::from_utf8_lossy(&argv[i + 1]).to_ascii_lowercase());
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    Ok(out)
+}
+
+/// The SCAN-family reply: `[cursor, [items...]]`.
+pub fn scan_reply(cursor: u64, items: Vec<rill_protocol::Reply>) -> rill_protocol::Reply {
+    rill_protocol::Reply::Array(vec![
+        rill_protocol::Reply::Bulk(Bytes::from(cursor.to_string())),
+        rill_protocol::Reply::Array(items),
+    ])
+}
