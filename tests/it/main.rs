@@ -9,6 +9,7 @@ mod command;
 mod compat;
 mod config;
 mod connection;
+mod embed;
 mod hash;
 mod keys;
 mod list;
