@@ -1689,3 +1689,635 @@ pub static COMMANDS: &[CommandSpec] = &[
     )
     .group("bitmap"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::testkit::{arr, bulk, err, int, TestDb};
+    use crate::config::Config;
+
+    const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+    fn nil() -> Reply {
+        Reply::Null
+    }
+
+    /// A TestDb with a list at "L", for WRONGTYPE checks.
+    fn with_list() -> TestDb {
+        let t = TestDb::new();
+        let list: crate::db::list::List = [SBytes::from("a")].into_iter().collect();
+        t.shared.state.lock().store.dbs[0].set(b"L", Value::List(Box::new(list)), false);
+        t
+    }
+
+    fn expire_of(t: &TestDb, key: &str) -> Option<i64> {
+        let mut st = t.shared.state.lock();
+        let db = &mut st.store.dbs[0];
+        db.now_ms = t.now_ms;
+        db.get_expire(key.as_bytes())
+    }
+
+    fn dirty(t: &TestDb) -> u64 {
+        t.shared.state.lock().store.dirty
+    }
+
+    #[test]
+    fn set_options() {
+        let mut t = TestDb::new();
+        assert_eq!(t.run(&["SET", "k", "v", "NX", "GET"]), nil());
+        assert_eq!(t.run(&["SET", "k", "v2", "NX", "GET"]), bulk("v"));
+        assert_eq!(t.run(&["GET", "k"]), bulk("v"));
+        assert_eq!(t.run(&["SET", "k", "v3", "XX", "GET"]), bulk("v"));
+        assert_eq!(t.run(&["SET", "nk", "v", "XX"]), nil());
+        assert_eq!(t.run(&["SET", "nk", "v", "XX", "GET"]), nil());
+        assert_eq!(t.run(&["EXISTS", "nk"]), int(0));
+        assert_eq!(
+            t.resp(&["SET", "k", "v", "GET", "GET", "NX", "NX"]),
+            "$2\r\nv3\r\n"
+        );
+        // The last EX wins; repeated options are allowed as in Redis.
+        assert_eq!(
+            t.resp(&["SET", "k", "v", "EX", "10", "EX", "20"]),
+            "+OK\r\n"
+        );
+        assert_eq!(expire_of(&t, "k"), Some(t.now_ms + 20_000));
+        assert_eq!(t.resp(&["SET", "k", "v", "KEEPTTL"]), "+OK\r\n");
+        assert_eq!(expire_of(&t, "k"), Some(t.now_ms + 20_000));
+        assert_eq!(t.resp(&["SET", "k", "v"]), "+OK\r\n");
+        assert_eq!(expire_of(&t, "k"), None);
+        t.run(&["SET", "k", "v", "PXAT", "99999999999999"]);
+        assert_eq!(expire_of(&t, "k"), Some(99999999999999));
+        t.run(&["SET", "k", "v", "EXAT", "99999999999"]);
+        assert_eq!(expire_of(&t, "k"), Some(99999999999000));
+        t.run(&["SET", "k", "v", "PX", "1500"]);
+        assert_eq!(expire_of(&t, "k"), Some(t.now_ms + 1500));
+    }
+
+    #[test]
+    fn set_errors() {
+        let mut t = TestDb::new();
+        for bad in [
+            &["SET", "k", "v", "NX", "XX"][..],
+            &["SET", "k", "v", "XX", "NX"],
+            &["SET", "k", "v", "KEEPTTL", "EX", "5"],
+            &["SET", "k", "v", "EX", "5", "KEEPTTL"],
+            &["SET", "k", "v", "PX", "100", "EX", "100"],
+            &["SET", "k", "v", "EXAT", "100", "PXAT", "100"],
+            &["SET", "k", "v", "EX"],
+            &["SET", "k", "v", "PERSIST"],
+            &["SET", "k", "v", "foo"],
+        ] {
+            assert_eq!(t.run(bad), err("ERR syntax error"), "{bad:?}");
+        }
+        let inval = err("ERR invalid expire time in 'set' command");
+        assert_eq!(t.run(&["SET", "k", "v", "EX", "0"]), inval);
+        assert_eq!(t.run(&["SET", "k", "v", "PX", "-5"]), inval);
+        assert_eq!(t.run(&["SET", "k", "v", "EX", "9223372036854775"]), inval);
+        assert_eq!(t.run(&["SET", "k", "v", "EXAT", "9223372036854776"]), inval);
+        assert_eq!(
+            t.run(&["SET", "k", "v", "PX", "9223372036854775807"]),
+            inval
+        );
+        assert_eq!(
+            t.run(&["SET", "k", "v", "EX", "abc"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(t.run(&["EXISTS", "k"]), int(0));
+        assert_eq!(
+            t.run(&["SET", "k"]),
+            err("ERR wrong number of arguments for 'set' command")
+        );
+    }
+
+    #[test]
+    fn set_with_past_absolute_expiry_leaves_no_key() {
+        let mut t = TestDb::new();
+        assert_eq!(t.resp(&["SET", "k", "v", "EXAT", "1"]), "+OK\r\n");
+        assert_eq!(t.run(&["EXISTS", "k"]), int(0));
+        assert_eq!(t.run(&["GET", "k"]), nil());
+    }
+
+    #[test]
+    fn setnx_setex_psetex() {
+        let mut t = TestDb::new();
+        assert_eq!(t.run(&["SETNX", "k", "a"]), int(1));
+        assert_eq!(t.run(&["SETNX", "k", "b"]), int(0));
+        assert_eq!(t.run(&["GET", "k"]), bulk("a"));
+        assert_eq!(t.resp(&["SETEX", "k", "10", "v"]), "+OK\r\n");
+        assert_eq!(expire_of(&t, "k"), Some(t.now_ms + 10_000));
+        assert_eq!(t.resp(&["PSETEX", "k", "100", "w"]), "+OK\r\n");
+        assert_eq!(expire_of(&t, "k"), Some(t.now_ms + 100));
+        assert_eq!(t.run(&["GET", "k"]), bulk("w"));
+        assert_eq!(
+            t.run(&["SETEX", "k", "0", "v"]),
+            err("ERR invalid expire time in 'setex' command")
+        );
+        assert_eq!(
+            t.run(&["PSETEX", "k", "-1", "v"]),
+            err("ERR invalid expire time in 'psetex' command")
+        );
+        // Expiry passes: the key is gone.
+        t.now_ms += 101;
+        assert_eq!(t.run(&["GET", "k"]), nil());
+    }
+
+    #[test]
+    fn getex_getdel_getset() {
+        let mut t = TestDb::new();
+        assert_eq!(t.run(&["GETEX", "nokey", "EX", "-1"]), nil());
+        t.run(&["SET", "k", "v"]);
+        assert_eq!(
+            t.run(&["GETEX", "k", "EX", "-1"]),
+            err("ERR invalid expire time in 'getex' command")
+        );
+        assert_eq!(t.run(&["GETEX", "k", "EX", "100"]), bulk("v"));
+        assert_eq!(expire_of(&t, "k"), Some(t.now_ms + 100_000));
+        assert_eq!(t.run(&["GETEX", "k"]), bulk("v"));
+        assert_eq!(expire_of(&t, "k"), Some(t.now_ms + 100_000));
+        assert_eq!(t.run(&["GETEX", "k", "PERSIST"]), bulk("v"));
+        assert_eq!(expire_of(&t, "k"), None);
+        for bad in [
+            &["GETEX", "k", "PERSIST", "EX", "5"][..],
+            &["GETEX", "k", "KEEPTTL"],
+            &["GETEX", "k", "NX"],
+            &["GETEX", "k", "GET"],
+            &["GETEX", "k", "PXAT", "100", "EX", "5"],
+        ] {
+            assert_eq!(t.run(bad), err("ERR syntax error"), "{bad:?}");
+        }
+        // An absolute time in the past deletes the key after replying with it.
+        assert_eq!(t.run(&["GETEX", "k", "EXAT", "1"]), bulk("v"));
+        assert_eq!(t.run(&["EXISTS", "k"]), int(0));
+
+        assert_eq!(t.run(&["GETSET", "k", "a"]), nil());
+        t.run(&["EXPIRE", "k", "100"]);
+        t.shared.state.lock().store.dbs[0].set_expire(b"k", t.now_ms + 5000);
+        assert_eq!(t.run(&["GETSET", "k", "b"]), bulk("a"));
+        assert_eq!(expire_of(&t, "k"), None, "GETSET clears the TTL");
+        assert_eq!(t.run(&["GETDEL", "k"]), bulk("b"));
+        assert_eq!(t.run(&["GETDEL", "k"]), nil());
+        assert_eq!(t.run(&["EXISTS", "k"]), int(0));
+    }
+
+    #[test]
+    fn wrongtype_everywhere() {
+        let mut t = with_list();
+        for cmd in [
+            &["GET", "L"][..],
+            &["SET", "L", "x", "GET"],
+            &["SET", "L", "x", "NX", "GET"],
+            &["GETSET", "L", "x"],
+            &["GETDEL", "L"],
+            &["GETEX", "L", "EX", "5"],
+            &["INCR", "L"],
+            &["DECRBY", "L", "3"],
+            &["INCRBYFLOAT", "L", "1"],
+            &["APPEND", "L", "x"],
+            &["STRLEN", "L"],
+            &["GETRANGE", "L", "0", "1"],
+            &["SETRANGE", "L", "0", "x"],
+            &["SETRANGE", "L", "0", ""],
+            &["SETBIT", "L", "0", "1"],
+            &["GETBIT", "L", "0"],
+            &["BITCOUNT", "L"],
+            &["BITPOS", "L", "1"],
+            &["BITOP", "AND", "d", "L"],
+            &["BITFIELD", "L", "GET", "u8", "0"],
+            &["BITFIELD", "L", "SET", "u8", "0", "1"],
+            &["BITFIELD_RO", "L", "GET", "u8", "0"],
+        ] {
+            assert_eq!(t.run(cmd), err(WRONGTYPE), "{cmd:?}");
+        }
+        let lcs_err = err("ERR The specified keys must contain string values");
+        assert_eq!(t.run(&["LCS", "L", "x"]), lcs_err);
+        assert_eq!(t.run(&["LCS", "x", "L"]), lcs_err);
+        // MGET answers nil for other types; SET and MSET overwrite them.
+        assert_eq!(
+            t.run(&["MGET", "L", "nokey"]),
+            Reply::Array(vec![nil(), nil()])
+        );
+        assert_eq!(t.resp(&["SET", "L", "x"]), "+OK\r\n");
+        assert_eq!(t.run(&["GET", "L"]), bulk("x"));
+    }
+
+    #[test]
+    fn mset_msetnx_mget() {
+        let mut t = TestDb::new();
+        assert_eq!(t.resp(&["MSET", "a", "1", "b", "2"]), "+OK\r\n");
+        assert_eq!(
+            t.run(&["MSET", "a", "1", "b"]),
+            err("ERR wrong number of arguments for 'mset' command")
+        );
+        assert_eq!(t.run(&["MSETNX", "a", "1", "c", "2"]), int(0));
+        assert_eq!(t.run(&["EXISTS", "c"]), int(0));
+        assert_eq!(t.run(&["MSETNX", "c", "1", "c", "2"]), int(1));
+        assert_eq!(t.run(&["MGET", "a", "b", "c", "d"]), {
+            let mut v = match arr(&["1", "2", "2"]) {
+                Reply::Array(v) => v,
+                _ => unreachable!(),
+            };
+            v.push(nil());
+            Reply::Array(v)
+        });
+    }
+
+    #[test]
+    fn counters() {
+        let mut t = TestDb::new();
+        assert_eq!(t.run(&["INCR", "n"]), int(1));
+        assert_eq!(t.run(&["INCRBY", "n", "10"]), int(11));
+        assert_eq!(t.run(&["DECRBY", "n", "20"]), int(-9));
+        assert_eq!(t.run(&["DECR", "n"]), int(-10));
+        let notint = err("ERR value is not an integer or out of range");
+        assert_eq!(t.run(&["INCRBY", "n", "1.5"]), notint);
+        for v in [
+            " 1",
+            "01",
+            "+1",
+            "-0",
+            "1e5",
+            "",
+            "9223372036854775808",
+            "abc",
+        ] {
+            t.run(&["SET", "x", v]);
+            assert_eq!(t.run(&["INCR", "x"]), notint, "{v:?}");
+        }
+        t.run(&["SET", "x", "9223372036854775807"]);
+        assert_eq!(
+            t.run(&["INCR", "x"]),
+            err("ERR increment or decrement would overflow")
+        );
+        t.run(&["SET", "x", "-9223372036854775807"]);
+        assert_eq!(t.run(&["DECR", "x"]), int(i64::MIN));
+        assert_eq!(
+            t.run(&["DECR", "x"]),
+            err("ERR increment or decrement would overflow")
+        );
+        assert_eq!(
+            t.run(&["DECRBY", "x", "-9223372036854775808"]),
+            err("ERR decrement would overflow")
+        );
+        // INCR keeps the TTL.
+        t.run(&["SET", "x", "5", "EX", "100"]);
+        assert_eq!(t.run(&["INCR", "x"]), int(6));
+        assert_eq!(expire_of(&t, "x"), Some(t.now_ms + 100_000));
+    }
+
+    #[test]
+    fn incrbyfloat_like_redis() {
+        let mut t = TestDb::new();
+        assert_eq!(t.run(&["INCRBYFLOAT", "f", "0.1"]), bulk("0.1"));
+        assert_eq!(t.run(&["INCRBYFLOAT", "f", "0.2"]), bulk("0.3"));
+        assert_eq!(t.run(&["INCRBYFLOAT", "f", "-0.3"]), bulk("0"));
+        assert_eq!(
+            t.run(&["INCRBYFLOAT", "f", "1.5e-10"]),
+            bulk("0.00000000015")
+        );
+        t.run(&["SET", "f", "3000"]);
+        assert_eq!(
+            t.run(&["INCRBYFLOAT", "f", "1.5e-10"]),
+            bulk("3000.00000000015000001")
+        );
+        t.run(&["SET", "f", "1e5"]);
+        assert_eq!(t.run(&["INCRBYFLOAT", "f", "1"]), bulk("100001"));
+        assert_eq!(
+            t.run(&["INCRBYFLOAT", "f", "inf"]),
+            err("ERR increment would produce NaN or Infinity")
+        );
+        let notfloat = err("ERR value is not a valid float");
+        assert_eq!(t.run(&["INCRBYFLOAT", "f", " 1"]), notfloat);
+        assert_eq!(t.run(&["INCRBYFLOAT", "f", "nan"]), notfloat);
+        t.run(&["SET", "f", "abc"]);
+        assert_eq!(t.run(&["INCRBYFLOAT", "f", "1"]), notfloat);
+        t.run(&["SET", "f", "1", "PX", "5000"]);
+        t.run(&["INCRBYFLOAT", "f", "1"]);
+        assert_eq!(expire_of(&t, "f"), Some(t.now_ms + 5000));
+    }
+
+    #[test]
+    fn append_strlen_getrange() {
+        let mut t = TestDb::new();
+        assert_eq!(t.run(&["APPEND", "s", "hello"]), int(5));
+        t.shared.state.lock().store.dbs[0].set_expire(b"s", t.now_ms + 5000);
+        assert_eq!(t.run(&["APPEND", "s", " world, and more than 22"]), int(29));
+        assert_eq!(t.run(&["GET", "s"]), bulk("hello world, and more than 22"));
+        assert_eq!(
+            expire_of(&t, "s"),
+            Some(t.now_ms + 5000),
+            "APPEND keeps TTL"
+        );
+        assert_eq!(t.run(&["STRLEN", "s"]), int(29));
+        assert_eq!(t.run(&["STRLEN", "nokey"]), int(0));
+        t.run(&["SET", "s", "Hello World"]);
+        assert_eq!(t.run(&["GETRANGE", "s", "0", "4"]), bulk("Hello"));
+        assert_eq!(t.run(&["GETRANGE", "s", "-5", "-1"]), bulk("World"));
+        assert_eq!(t.run(&["GETRANGE", "s", "-1", "-5"]), bulk(""));
+        assert_eq!(t.run(&["GETRANGE", "s", "5", "1"]), bulk(""));
+        assert_eq!(t.run(&["GETRANGE", "s", "0", "-100"]), bulk("H"));
+        assert_eq!(t.run(&["GETRANGE", "s", "100", "200"]), bulk(""));
+        assert_eq!(
+            t.run(&[
+                "GETRANGE",
+                "s",
+                "-9223372036854775808",
+                "9223372036854775807"
+            ]),
+            bulk("Hello World")
+        );
+        assert_eq!(t.run(&["SUBSTR", "s", "6", "-1"]), bulk("World"));
+        assert_eq!(t.run(&["GETRANGE", "nokey", "0", "-1"]), bulk(""));
+        assert_eq!(
+            t.run(&["GETRANGE", "nokey", "a", "1"]),
+            err("ERR value is not an integer or out of range")
+        );
+    }
+
+    #[test]
+    fn setrange_limits() {
+        let mut cfg = Config::default();
+        cfg.proto_max_bulk_len = 1000;
+        let mut t = TestDb::with_config(cfg);
+        assert_eq!(t.run(&["SETRANGE", "s", "3", "ab"]), int(5));
+        assert_eq!(t.run(&["GET", "s"]), bulk("\0\0\0ab"));
+        assert_eq!(t.run(&["SETRANGE", "s", "0", "xy"]), int(5));
+        assert_eq!(t.run(&["GET", "s"]), bulk("xy\0ab"));
+        assert_eq!(t.run(&["SETRANGE", "s", "100", ""]), int(5));
+        assert_eq!(t.run(&["SETRANGE", "e", "5", ""]), int(0));
+        assert_eq!(t.run(&["EXISTS", "e"]), int(0));
+        assert_eq!(
+            t.run(&["SETRANGE", "s", "-1", "x"]),
+            err("ERR offset is out of range")
+        );
+        let too_big = err("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        assert_eq!(t.run(&["SETRANGE", "s", "999", "ab"]), too_big);
+        assert_eq!(t.run(&["SETRANGE", "n", "999", "ab"]), too_big);
+        assert_eq!(
+            t.run(&["SETRANGE", "n", "9223372036854775807", "ab"]),
+            too_big
+        );
+        assert_eq!(t.run(&["SETRANGE", "n", "998", "ab"]), int(1000));
+        let long = "x".repeat(996);
+        assert_eq!(t.run(&["APPEND", "s", &long]), too_big);
+        assert_eq!(t.run(&["APPEND", "s", &long[1..]]), int(1000));
+        // Bit offsets are bounded by the same limit (in bytes).
+        assert_eq!(
+            t.run(&["SETBIT", "b", "8000", "1"]),
+            err("ERR bit offset is not an integer or out of range")
+        );
+        assert_eq!(t.run(&["SETBIT", "b", "7999", "1"]), int(0));
+        assert_eq!(t.run(&["STRLEN", "b"]), int(1000));
+    }
+
+    #[test]
+    fn setbit_large_offset_rejected_without_allocating() {
+        let mut t = TestDb::new();
+        let e = err("ERR bit offset is not an integer or out of range");
+        assert_eq!(t.run(&["SETBIT", "k", "4294967296", "1"]), e);
+        assert_eq!(t.run(&["SETBIT", "k", "-1", "1"]), e);
+        assert_eq!(t.run(&["SETBIT", "k", "abc", "1"]), e);
+        assert_eq!(t.run(&["GETBIT", "k", "-1"]), e);
+        assert_eq!(t.run(&["BITFIELD", "k", "SET", "u8", "4294967296", "1"]), e);
+        assert_eq!(t.run(&["BITFIELD", "k", "GET", "i8", "#-1"]), e);
+        assert_eq!(
+            t.run(&["SETRANGE", "k", "536870912", "a"]),
+            err("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+        );
+        assert_eq!(t.run(&["EXISTS", "k"]), int(0));
+    }
+
+    #[test]
+    fn setbit_getbit() {
+        let mut t = TestDb::new();
+        assert_eq!(t.run(&["SETBIT", "b", "7", "1"]), int(0));
+        assert_eq!(t.run(&["GET", "b"]), bulk("\x01"));
+        assert_eq!(t.run(&["SETBIT", "b", "7", "1"]), int(1));
+        let d = dirty(&t);
+        assert_eq!(t.run(&["SETBIT", "b", "7", "1"]), int(1));
+        assert_eq!(dirty(&t), d, "an unchanged bit is not a change");
+        assert_eq!(t.run(&["SETBIT", "b", "100", "1"]), int(0));
+        assert_eq!(t.run(&["STRLEN", "b"]), int(13));
+        assert_eq!(t.run(&["GETBIT", "b", "100"]), int(1));
+        assert_eq!(t.run(&["GETBIT", "b", "101"]), int(0));
+        assert_eq!(t.run(&["GETBIT", "b", "100000"]), int(0));
+        assert_eq!(t.run(&["GETBIT", "nokey", "3"]), int(0));
+        let e = err("ERR bit is not an integer or out of range");
+        assert_eq!(t.run(&["SETBIT", "b", "0", "2"]), e);
+        assert_eq!(t.run(&["SETBIT", "b", "0", "-1"]), e);
+        assert_eq!(t.run(&["SETBIT", "b", "0", "x"]), e);
+    }
+
+    #[test]
+    fn bitcount_and_bitpos() {
+        let mut t = TestDb::new();
+        t.run_argv(&[
+            Bytes::from("SET"),
+            Bytes::from("b"),
+            Bytes::from_static(b"\xff\xf0\x00"),
+        ]);
+        assert_eq!(t.run(&["BITCOUNT", "b"]), int(12));
+        assert_eq!(t.run(&["BITCOUNT", "b", "1", "1"]), int(4));
+        assert_eq!(t.run(&["BITCOUNT", "b", "5", "10", "BIT"]), int(6));
+        assert_eq!(t.run(&["BITCOUNT", "b", "-5", "-1", "bit"]), int(0));
+        assert_eq!(t.run(&["BITCOUNT", "b", "-1", "-2", "foo"]), int(0));
+        assert_eq!(
+            t.run(&["BITCOUNT", "b", "1", "2", "foo"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(t.run(&["BITCOUNT", "b", "1"]), err("ERR syntax error"));
+        assert_eq!(t.run(&["BITCOUNT", "nokey", "1"]), int(0));
+        assert_eq!(t.run(&["BITPOS", "b", "0"]), int(12));
+        assert_eq!(t.run(&["BITPOS", "b", "1", "2"]), int(-1));
+        assert_eq!(t.run(&["BITPOS", "b", "0", "0", "0"]), int(-1));
+        assert_eq!(t.run(&["BITPOS", "b", "0", "3", "11", "BIT"]), int(-1));
+        assert_eq!(t.run(&["BITPOS", "b", "0", "3", "12", "BIT"]), int(12));
+        assert_eq!(t.run(&["BITPOS", "b", "1", "9", "-1", "BIT"]), int(9));
+        assert_eq!(
+            t.run(&["BITPOS", "b", "1", "9", "BIT"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(t.run(&["BITPOS", "nokey", "0"]), int(0));
+        assert_eq!(t.run(&["BITPOS", "nokey", "1"]), int(-1));
+        t.run_argv(&[
+            Bytes::from("SET"),
+            Bytes::from("ff"),
+            Bytes::from_static(b"\xff\xff"),
+        ]);
+        assert_eq!(t.run(&["BITPOS", "ff", "0"]), int(16));
+        assert_eq!(t.run(&["BITPOS", "ff", "0", "0", "-1"]), int(-1));
+        assert_eq!(
+            t.run(&["BITPOS", "b", "2"]),
+            err("ERR The bit argument must be 1 or 0.")
+        );
+        assert_eq!(
+            t.run(&["BITPOS", "b", "0", "a", "b", "c"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            t.run(&["BITPOS", "b", "0", "1", "a", "bit", "x"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            t.run(&["BITPOS", "b", "0", "1", "a", "foo"]),
+            err("ERR syntax error")
+        );
+    }
+
+    #[test]
+    fn bitop_ops() {
+        let mut t = TestDb::new();
+        t.run_argv(&[
+            Bytes::from("MSET"),
+            Bytes::from("x1"),
+            Bytes::from_static(b"\x00\xff"),
+            Bytes::from("x2"),
+            Bytes::from_static(b"\x0f"),
+        ]);
+        assert_eq!(t.run(&["BITOP", "AND", "d", "x1", "x2"]), int(2));
+        assert_eq!(t.run(&["GET", "d"]), bulk("\0\0"));
+        assert_eq!(t.run(&["BITOP", "or", "d", "x1", "x2", "nokey"]), int(2));
+        assert_eq!(t.run(&["GET", "d"]), Reply::bulk_slice(b"\x0f\xff"));
+        assert_eq!(t.run(&["BITOP", "XOR", "d", "x1", "x2"]), int(2));
+        assert_eq!(t.run(&["GET", "d"]), Reply::bulk_slice(b"\x0f\xff"));
+        assert_eq!(t.run(&["BITOP", "NOT", "d", "x2"]), int(1));
+        assert_eq!(t.run(&["GET", "d"]), Reply::bulk_slice(b"\xf0"));
+        assert_eq!(
+            t.run(&["BITOP", "NOT", "d", "x1", "x2"]),
+            err("ERR BITOP NOT must be called with a single source key.")
+        );
+        assert_eq!(t.run(&["BITOP", "foo", "d", "x1"]), err("ERR syntax error"));
+        // Empty result deletes the destination.
+        assert_eq!(t.run(&["BITOP", "AND", "d", "nokey"]), int(0));
+        assert_eq!(t.run(&["EXISTS", "d"]), int(0));
+    }
+
+    #[test]
+    fn bitfield_ops() {
+        let mut t = TestDb::new();
+        assert_eq!(
+            t.run(&["BITFIELD", "bf", "SET", "i8", "0", "100", "GET", "i8", "0"]),
+            Reply::Array(vec![int(0), int(100)])
+        );
+        assert_eq!(
+            t.run(&["BITFIELD", "bf", "INCRBY", "i8", "0", "100"]),
+            Reply::Array(vec![int(-56)])
+        );
+        assert_eq!(
+            t.run(&["BITFIELD", "bf", "OVERFLOW", "SAT", "INCRBY", "i8", "0", "-100"]),
+            Reply::Array(vec![int(-128)])
+        );
+        assert_eq!(
+            t.run(&["BITFIELD", "bf", "OVERFLOW", "FAIL", "INCRBY", "i8", "0", "-1"]),
+            Reply::Array(vec![nil()])
+        );
+        assert_eq!(
+            t.run(&["BITFIELD", "bf", "SET", "u8", "#1", "255", "GET", "u16", "0"]),
+            Reply::Array(vec![int(0), int(33023)])
+        );
+        assert_eq!(
+            t.run(&["BITFIELD", "bf", "OVERFLOW", "SAT", "SET", "u8", "0", "-1", "GET", "u8", "0"]),
+            Reply::Array(vec![int(128), int(255)])
+        );
+        assert_eq!(
+            t.run(&[
+                "BITFIELD",
+                "bf",
+                "OVERFLOW",
+                "WRAP",
+                "INCRBY",
+                "i64",
+                "0",
+                "9223372036854775807"
+            ]),
+            t.run(&["BITFIELD", "bf", "GET", "i64", "0"])
+        );
+        assert_eq!(
+            t.run(&["BITFIELD_RO", "nokey", "GET", "i8", "0", "GET", "u16", "#3"]),
+            Reply::Array(vec![int(0), int(0)])
+        );
+        assert_eq!(t.run(&["EXISTS", "nokey"]), int(0));
+        // A write creates the key even when every write failed.
+        assert_eq!(
+            t.run(&["BITFIELD", "nk", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "5"]),
+            Reply::Array(vec![nil()])
+        );
+        assert_eq!(t.run(&["GET", "nk"]), bulk("\0"));
+        let type_err = err("ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.");
+        for ty in ["u64", "i0", "i65", "x8", "i", "u-1"] {
+            assert_eq!(t.run(&["BITFIELD", "bf", "GET", ty, "0"]), type_err, "{ty}");
+        }
+        assert_eq!(
+            t.run(&["BITFIELD", "bf", "OVERFLOW", "foo"]),
+            err("ERR Invalid OVERFLOW type specified")
+        );
+        assert_eq!(
+            t.run(&["BITFIELD", "bf", "INCRBY", "i8", "0"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            t.run(&["BITFIELD", "bf", "INCRBY", "i8", "0", "x"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            t.run(&["BITFIELD_RO", "bf", "SET", "i8", "0", "1"]),
+            err("ERR BITFIELD_RO only supports the GET subcommand")
+        );
+        assert_eq!(t.run(&["BITFIELD", "bf"]), Reply::Array(vec![]));
+    }
+
+    #[test]
+    fn lcs_variants() {
+        let mut t = TestDb::new();
+        t.run(&["MSET", "a", "ohmytext", "b", "mynewtext"]);
+        assert_eq!(t.run(&["LCS", "a", "b"]), bulk("mytext"));
+        assert_eq!(t.run(&["LCS", "a", "b", "LEN"]), int(6));
+        assert_eq!(
+            t.resp(&["LCS", "a", "b", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"]),
+            "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n"
+        );
+        assert_eq!(
+            t.resp(&["LCS", "a", "b", "MINMATCHLEN", "-5", "IDX"]),
+            "*4\r\n$7\r\nmatches\r\n*2\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n"
+        );
+        assert_eq!(
+            t.run(&["LCS", "a", "b", "IDX", "LEN"]),
+            err("ERR If you want both the length and indexes, please just use IDX.")
+        );
+        assert_eq!(
+            t.run(&["LCS", "a", "b", "MINMATCHLEN"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(t.run(&["LCS", "nokey", "b"]), bulk(""));
+    }
+
+    #[test]
+    fn writes_count_dirty() {
+        let mut t = TestDb::new();
+        let d0 = dirty(&t);
+        t.run(&["MSET", "a", "1", "b", "2", "c", "3"]);
+        assert_eq!(dirty(&t), d0 + 3);
+        t.run(&["SET", "a", "1", "NX"]);
+        assert_eq!(dirty(&t), d0 + 3, "an aborted SET NX is not a change");
+        t.run(&[
+            "BITFIELD", "a", "SET", "u8", "0", "1", "INCRBY", "u8", "0", "1",
+        ]);
+        assert_eq!(dirty(&t), d0 + 5);
+    }
+
+    #[test]
+    fn table_matches_command_info() {
+        let find = |n: &str| COMMANDS.iter().find(|c| c.name == n).unwrap();
+        let set = find("set");
+        assert_eq!((set.arity, set.flags), (-3, WRITE | DENYOOM));
+        let bitop = find("bitop");
+        assert_eq!((bitop.first_key, bitop.last_key, bitop.step), (2, -1, 1));
+        assert_eq!(bitop.group, "bitmap");
+        let mset = find("mset");
+        assert_eq!((mset.first_key, mset.last_key, mset.step), (1, -1, 2));
+        let lcs = find("lcs");
+        assert_eq!((lcs.first_key, lcs.last_key, lcs.step), (1, 2, 1));
+        assert_eq!(find("getdel").flags, WRITE | FAST);
+        assert_eq!(find("bitfield_ro").flags, READONLY | FAST);
+        assert_eq!(COMMANDS.len(), 29);
+    }
+}

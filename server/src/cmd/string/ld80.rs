@@ -539,8 +539,9 @@ mod tests {
         assert_eq!(parse(b"-Infinity"), Some(Ld::Inf { neg: true }));
         assert_eq!(parse(b"+.5"), parse(b"0.5"));
         assert_eq!(parse(b"5."), parse(b"5"));
-        assert!(parse(&vec![b'1'; 5119]).is_some());
-        assert_eq!(parse(&vec![b'1'; 5120]), None);
+        assert!(parse(format!("0.{}", "1".repeat(5117)).as_bytes()).is_some());
+        assert_eq!(parse(format!("0.{}", "1".repeat(5118)).as_bytes()), None);
+        assert_eq!(parse(&[b'1'; 5000]), None, "overflows");
         assert_eq!(
             add(parse(b"inf").unwrap(), parse(b"-inf").unwrap()),
             Ld::Nan
