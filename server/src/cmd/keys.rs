@@ -817,3 +817,588 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Depends on subcommand.",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::testkit::TestDb;
+    use crate::db::{hash::Hash, list::List, set::Set, SBytes};
+
+    fn put(t: &mut TestDb, db: usize, key: &str, v: Value) {
+        let mut st = t.shared.state.lock();
+        st.store.dbs[db].insert_new(key.as_bytes(), v);
+    }
+
+    fn dirty(t: &TestDb) -> u64 {
+        t.shared.state.lock().store.dirty
+    }
+
+    fn int(n: i64) -> String {
+        format!(":{n}\r\n")
+    }
+
+    fn err(s: &str) -> String {
+        format!("-{s}\r\n")
+    }
+
+    fn lfu_db() -> TestDb {
+        let mut c = crate::config::Config::default();
+        c.set("maxmemory-policy", "allkeys-lfu").unwrap();
+        TestDb::with_config(c)
+    }
+
+    #[test]
+    fn del_unlink_exists_touch_count_keys() {
+        let mut t = TestDb::new();
+        for k in ["a", "b", "c"] {
+            t.run(&["SET", k, "v"]);
+        }
+        assert_eq!(t.resp(&["EXISTS", "a", "a", "nope", "b"]), int(3));
+        assert_eq!(t.resp(&["TOUCH", "a", "a", "nope"]), int(2));
+        let d0 = dirty(&t);
+        assert_eq!(t.resp(&["DEL", "a", "a", "nope"]), int(1));
+        assert_eq!(t.resp(&["UNLINK", "b", "c", "b"]), int(2));
+        assert_eq!(dirty(&t) - d0, 3);
+        assert_eq!(t.resp(&["EXISTS", "a", "b", "c"]), int(0));
+        assert_eq!(
+            t.resp(&["UNLINK"]),
+            err("ERR wrong number of arguments for 'unlink' command")
+        );
+    }
+
+    #[test]
+    fn exists_counts_keyspace_hits_and_misses() {
+        let mut t = TestDb::new();
+        t.run(&["SET", "a", "v"]);
+        t.run(&["EXISTS", "a", "nope", "a"]);
+        let st = t.shared.state.lock();
+        assert_eq!(st.store.dbs[0].stat_hits, 2);
+        assert_eq!(st.store.dbs[0].stat_misses, 1);
+    }
+
+    #[test]
+    fn type_of_every_kind() {
+        let mut t = TestDb::new();
+        t.run(&["SET", "s", "v"]);
+        put(&mut t, 0, "l", Value::List(Box::default()));
+        put(&mut t, 0, "st", Value::Set(Box::default()));
+        put(&mut t, 0, "h", Value::Hash(Box::default()));
+        put(&mut t, 0, "z", Value::ZSet(Box::default()));
+        for (k, ty) in [
+            ("s", "string"),
+            ("l", "list"),
+            ("st", "set"),
+            ("h", "hash"),
+            ("z", "zset"),
+            ("nope", "none"),
+        ] {
+            assert_eq!(t.resp(&["TYPE", k]), format!("+{ty}\r\n"), "{k}");
+        }
+    }
+
+    #[test]
+    fn expire_option_conflicts_and_parse_order() {
+        let mut t = TestDb::new();
+        t.run(&["SET", "k", "v"]);
+        let nx = err("ERR NX and XX, GT or LT options at the same time are not compatible");
+        let gtlt = err("ERR GT and LT options at the same time are not compatible");
+        assert_eq!(t.resp(&["EXPIRE", "k", "10", "nx", "xx"]), nx);
+        assert_eq!(t.resp(&["EXPIRE", "k", "10", "NX", "GT"]), nx);
+        assert_eq!(t.resp(&["EXPIRE", "k", "10", "lt", "gt", "nx"]), nx);
+        assert_eq!(t.resp(&["EXPIRE", "k", "10", "xx", "gt", "lt"]), gtlt);
+        // Options are parsed before the number.
+        assert_eq!(
+            t.resp(&["EXPIRE", "k", "abc", "foo"]),
+            err("ERR Unsupported option foo")
+        );
+        assert_eq!(
+            t.resp(&["EXPIRE", "k", "abc"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(t.resp(&["TTL", "k"]), int(-1));
+    }
+
+    #[test]
+    fn expire_overflow_errors_name_the_command() {
+        let mut t = TestDb::new();
+        t.run(&["SET", "k", "v"]);
+        for (cmd, v) in [
+            ("expire", "9223372036854775807"),
+            ("expire", "-9223372036854775808"),
+            ("pexpire", "9223372036854775807"),
+            ("expireat", "9223372036854776"),
+        ] {
+            assert_eq!(
+                t.resp(&[&cmd.to_uppercase(), "k", v]),
+                err(&format!("ERR invalid expire time in '{cmd}' command")),
+                "{cmd} {v}"
+            );
+        }
+        // The largest representable absolute times are accepted.
+        assert_eq!(t.resp(&["EXPIREAT", "k", "9223372036854775"]), int(1));
+        assert_eq!(
+            t.resp(&["PEXPIRETIME", "k"]),
+            int(9223372036854775000)
+        );
+        assert_eq!(
+            t.resp(&["PEXPIREAT", "k", "9223372036854775807"]),
+            int(1)
+        );
+        assert_eq!(t.resp(&["EXPIRETIME", "k"]), int(9223372036854776));
+    }
+
+    #[test]
+    fn expire_nx_xx_gt_lt_semantics() {
+        let mut t = TestDb::new();
+        t.run(&["SET", "t", "v"]);
+        // No TTL: XX and GT refuse, LT and NX accept.
+        assert_eq!(t.resp(&["EXPIRE", "t", "10", "xx"]), int(0));
+        assert_eq!(t.resp(&["EXPIRE", "t", "10", "gt"]), int(0));
+        assert_eq!(t.resp(&["EXPIRE", "t", "10", "lt"]), int(1));
+        assert_eq!(t.resp(&["PERSIST", "t"]), int(1));
+        assert_eq!(t.resp(&["EXPIRE", "t", "10", "nx"]), int(1));
+        // TTL 10s now.
+        assert_eq!(t.resp(&["EXPIRE", "t", "20", "nx"]), int(0));
+        assert_eq!(t.resp(&["EXPIRE", "t", "10", "gt"]), int(0));
+        assert_eq!(t.resp(&["EXPIRE", "t", "11", "gt"]), int(1));
+        assert_eq!(t.resp(&["EXPIRE", "t", "11", "lt"]), int(0));
+        assert_eq!(t.resp(&["EXPIRE", "t", "5", "lt", "xx"]), int(1));
+        assert_eq!(t.resp(&["TTL", "t"]), int(5));
+        assert_eq!(t.resp(&["EXPIRE", "nope", "5"]), int(0));
+        assert_eq!(t.resp(&["EXPIRE", "nope", "-1"]), int(0));
+    }
+
+    #[test]
+    fn expire_in_the_past_deletes_and_counts_dirty() {
+        let mut t = TestDb::new();
+        t.run(&["SET", "a", "v"]);
+        t.run(&["SET", "b", "v"]);
+        t.run(&["SET", "c", "v"]);
+        let d0 = dirty(&t);
+        assert_eq!(t.resp(&["EXPIRE", "a", "-1"]), int(1));
+        assert_eq!(t.resp(&["PEXPIREAT", "b", "1"]), int(1));
+        assert_eq!(t.resp(&["EXPIRE", "c", "0"]), int(1));
+        assert_eq!(dirty(&t) - d0, 3);
+        assert_eq!(t.resp(&["EXISTS", "a", "b", "c"]), int(0));
+        // Deleted by the command, not by expiry.
+        assert_eq!(t.shared.state.lock().store.dbs[0].stat_expired, 0);
+    }
+
+    #[test]
+    fn ttl_family_rounds_and_expires_lazily() {
+        let mut t = TestDb::new();
+        t.now_ms = 1_700_000_000_000;
+        t.run(&["SET", "k", "v"]);
+        assert_eq!(t.resp(&["TTL", "nope"]), int(-2));
+        assert_eq!(t.resp(&["PTTL", "nope"]), int(-2));
+        assert_eq!(t.resp(&["EXPIRETIME", "nope"]), int(-2));
+        assert_eq!(t.resp(&["PEXPIRETIME", "k"]), int(-1));
+        assert_eq!(t.resp(&["PEXPIRE", "k", "1499"]), int(1));
+        assert_eq!(t.resp(&["TTL", "k"]), int(1));
+        assert_eq!(t.resp(&["PTTL", "k"]), int(1499));
+        assert_eq!(t.resp(&["PEXPIRETIME", "k"]), int(1_700_000_001_499));
+        assert_eq!(t.resp(&["EXPIRETIME", "k"]), int(1_700_000_001));
+        assert_eq!(t.resp(&["PEXPIRE", "k", "1500"]), int(1));
+        assert_eq!(t.resp(&["TTL", "k"]), int(2));
+        t.now_ms += 1499;
+        assert_eq!(t.resp(&["PTTL", "k"]), int(1));
+        t.now_ms += 1;
+        assert_eq!(t.resp(&["PTTL", "k"]), int(-2));
+        assert_eq!(t.resp(&["PERSIST", "k"]), int(0));
+        let st = t.shared.state.lock();
+        assert_eq!(st.store.dbs[0].len(), 0);
+        assert_eq!(st.store.dbs[0].stat_expired, 1);
+    }
+
+    #[test]
+    fn persist_only_with_ttl() {
+        let mut t = TestDb::new();
+        t.run(&["SET", "k", "v"]);
+        assert_eq!(t.resp(&["PERSIST", "k"]), int(0));
+        assert_eq!(t.resp(&["PERSIST", "nope"]), int(0));
+        t.run(&["EXPIRE", "k", "100"]);
+        let d0 = dirty(&t);
+        assert_eq!(t.resp(&["PERSIST", "k"]), int(1));
+        assert_eq!(dirty(&t) - d0, 1);
+        assert_eq!(t.resp(&["TTL", "k"]), int(-1));
+    }
+
+    #[test]
+    fn rename_and_renamenx() {
+        let mut t = TestDb::new();
+        assert_eq!(t.resp(&["RENAME", "nope", "x"]), err("ERR no such key"));
+        assert_eq!(t.resp(&["RENAMENX", "nope", "nope"]), err("ERR no such key"));
+        t.run(&["SET", "a", "1"]);
+        t.run(&["SET", "b", "2"]);
+        assert_eq!(t.resp(&["RENAME", "a", "a"]), "+OK\r\n");
+        assert_eq!(t.resp(&["RENAMENX", "a", "a"]), int(0));
+        t.run(&["PEXPIRE", "a", "100000"]);
+        assert_eq!(t.resp(&["RENAMENX", "a", "b"]), int(0));
+        assert_eq!(t.resp(&["RENAME", "a", "b"]), "+OK\r\n");
+        assert_eq!(t.resp(&["GET", "b"]), "$1\r\n1\r\n");
+        assert_eq!(t.resp(&["EXISTS", "a"]), int(0));
+        assert_eq!(t.resp(&["PTTL", "b"]), int(100000));
+        assert_eq!(t.resp(&["RENAMENX", "b", "c"]), int(1));
+        assert_eq!(t.resp(&["PTTL", "c"]), int(100000));
+        // A TTL-less source leaves no TTL on an overwritten destination.
+        t.run(&["SET", "d", "4"]);
+        assert_eq!(t.resp(&["RENAME", "d", "c"]), "+OK\r\n");
+        assert_eq!(t.resp(&["TTL", "c"]), int(-1));
+        let st = t.shared.state.lock();
+        assert_eq!(st.store.dbs[0].len(), 1);
+        assert_eq!(st.store.dbs[0].expires.len(), 0);
+    }
+
+    #[test]
+    fn copy_options_errors_and_ttl() {
+        let mut t = TestDb::new();
+        t.run(&["SET", "k", "v"]);
+        let same = err("ERR source and destination objects are the same");
+        assert_eq!(t.resp(&["COPY", "k", "k"]), same);
+        assert_eq!(t.resp(&["COPY", "k", "k", "DB", "0"]), same);
+        assert_eq!(t.resp(&["COPY", "k", "k2", "db"]), err("ERR syntax error"));
+        assert_eq!(t.resp(&["COPY", "k", "k2", "foo"]), err("ERR syntax error"));
+        assert_eq!(
+            t.resp(&["COPY", "k", "k2", "db", "16", "foo"]),
+            err("ERR DB index is out of range")
+        );
+        assert_eq!(
+            t.resp(&["COPY", "k", "k2", "db", "x"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(t.resp(&["COPY", "nope", "k", "db", "0", "db", "1"]), int(0));
+        // Same key name into another database is fine.
+        assert_eq!(t.resp(&["COPY", "k", "k", "db", "1"]), int(1));
+        t.run(&["PEXPIRE", "k", "50000"]);
+        assert_eq!(t.resp(&["COPY", "k", "k2"]), int(1));
+        assert_eq!(t.resp(&["PTTL", "k2"]), int(50000));
+        t.run(&["SET", "k", "new"]);
+        assert_eq!(t.resp(&["COPY", "k", "k2"]), int(0));
+        assert_eq!(t.resp(&["GET", "k2"]), "$1\r\nv\r\n");
+        assert_eq!(t.resp(&["COPY", "k", "k2", "REPLACE"]), int(1));
+        assert_eq!(t.resp(&["GET", "k2"]), "$3\r\nnew\r\n");
+        assert_eq!(t.resp(&["TTL", "k2"]), int(-1));
+        t.run(&["SELECT", "1"]);
+        assert_eq!(t.resp(&["GET", "k"]), "$1\r\nv\r\n");
+    }
+
+    #[test]
+    fn copy_is_deep() {
+        let mut t = TestDb::new();
+        let mut h = Hash::default();
+        h.insert(SBytes::from("f"), SBytes::from("1"));
+        put(&mut t, 0, "h", Value::Hash(Box::new(h)));
+        assert_eq!(t.resp(&["COPY", "h", "h2"]), int(1));
+        let mut st = t.shared.state.lock();
+        let db = &mut st.store.dbs[0];
+        if let Some(Value::Hash(h2)) = db.get_mut(b"h2").map(|e| &mut e.value) {
+            h2.insert(SBytes::from("g"), SBytes::from("2"));
+        } else {
+            panic!("h2 is not a hash");
+        }
+        match db.get(b"h").map(|e| &e.value) {
+            Some(Value::Hash(h)) => assert_eq!(h.len(), 1),
+            _ => panic!("h is not a hash"),
+        }
+    }
+
+    #[test]
+    fn move_between_databases() {
+        let mut t = TestDb::new();
+        t.run(&["SET", "k", "v"]);
+        assert_eq!(
+            t.resp(&["MOVE", "k", "0"]),
+            err("ERR source and destination objects are the same")
+        );
+        assert_eq!(t.resp(&["MOVE", "k", "16"]), err("ERR DB index is out of range"));
+        assert_eq!(t.resp(&["MOVE", "k", "-1"]), err("ERR DB index is out of range"));
+        assert_eq!(
+            t.resp(&["MOVE", "k", "abc"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            t.resp(&["MOVE", "k", "99999999999"]),
+            err("ERR value is out of range, value must between -2147483648 and 2147483647")
+        );
+        assert_eq!(t.resp(&["MOVE", "nope", "1"]), int(0));
+        t.run(&["PEXPIRE", "k", "70000"]);
+        assert_eq!(t.resp(&["MOVE", "k", "1"]), int(1));
+        assert_eq!(t.resp(&["EXISTS", "k"]), int(0));
+        t.run(&["SET", "k", "again"]);
+        assert_eq!(t.resp(&["MOVE", "k", "1"]), int(0));
+        t.run(&["SELECT", "1"]);
+        assert_eq!(t.resp(&["GET", "k"]), "$1\r\nv\r\n");
+        assert_eq!(t.resp(&["PTTL", "k"]), int(70000));
+    }
+
+    #[test]
+    fn keys_matches_and_hides_expired_without_deleting() {
+        let mut t = TestDb::new();
+        t.now_ms = 1_000_000;
+        for k in ["one", "two", "three", "k1", "k2"] {
+            t.run(&["SET", k, "v"]);
+        }
+        t.run(&["PEXPIRE", "two", "10"]);
+        let sorted = |r: Reply| -> Vec<String> {
+            let Reply::Array(v) = r else { panic!("not an array") };
+            let mut v: Vec<String> = v
+                .into_iter()
+                .map(|x| match x {
+                    Reply::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+                    _ => panic!("not bulk"),
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(t.run(&["KEYS", "k?"])), vec!["k1", "k2"]);
+        assert_eq!(sorted(t.run(&["KEYS", "*o*"])), vec!["one", "two"]);
+        t.now_ms += 10;
+        assert_eq!(sorted(t.run(&["KEYS", "*o*"])), vec!["one"]);
+        assert_eq!(sorted(t.run(&["KEYS", "*"])).len(), 4);
+        // KEYS only hides it (keyIsExpired); the key is still stored.
+        assert_eq!(t.shared.state.lock().store.dbs[0].len(), 5);
+    }
+
+    fn scan_all(t: &mut TestDb, extra: &[&str]) -> Vec<String> {
+        let mut cursor = "0".to_string();
+        let mut out = Vec::new();
+        for _ in 0..10_000 {
+            let mut args = vec!["SCAN", cursor.as_str()];
+            args.extend_from_slice(extra);
+            let Reply::Array(parts) = t.run(&args) else {
+                panic!("scan reply")
+            };
+            let [Reply::Bulk(c), Reply::Array(items)] = &parts[..] else {
+                panic!("scan reply shape")
+            };
+            for i in items {
+                let Reply::Bulk(b) = i else { panic!("item") };
+                out.push(String::from_utf8_lossy(b).into_owned());
+            }
+            cursor = String::from_utf8_lossy(c).into_owned();
+            if cursor == "0" {
+                out.sort();
+                return out;
+            }
+        }
+        panic!("scan did not finish");
+    }
+
+    #[test]
+    fn scan_full_iteration_match_type_count() {
+        let mut t = TestDb::new();
+        for i in 0..300 {
+            t.run(&["SET", &format!("key:{i}"), "v"]);
+        }
+        put(&mut t, 0, "alist", Value::List(Box::default()));
+        let all = scan_all(&mut t, &[]);
+        assert_eq!(all.len(), 301);
+        let mut dedup = all.clone();
+        dedup.dedup();
+        assert_eq!(dedup.len(), 301);
+        assert_eq!(scan_all(&mut t, &["MATCH", "key:1?", "COUNT", "7"]).len(), 10);
+        assert_eq!(scan_all(&mut t, &["TYPE", "LIST"]), vec!["alist"]);
+        assert_eq!(scan_all(&mut t, &["TYPE", "nosuchtype"]).len(), 0);
+        // One call with a large COUNT returns everything and cursor 0.
+        let r = t.resp(&["SCAN", "0", "COUNT", "1000"]);
+        assert!(r.starts_with("*2\r\n$1\r\n0\r\n*301\r\n"), "{r}");
+    }
+
+    #[test]
+    fn scan_errors_and_cursor_parsing() {
+        let mut t = TestDb::new();
+        t.run(&["SET", "a", "1"]);
+        assert_eq!(t.resp(&["SCAN", "x"]), err("ERR invalid cursor"));
+        assert_eq!(t.resp(&["SCAN", "-"]), err("ERR invalid cursor"));
+        assert_eq!(t.resp(&["SCAN", " 1"]), err("ERR invalid cursor"));
+        assert_eq!(t.resp(&["SCAN", "18446744073709551616"]), err("ERR invalid cursor"));
+        assert_eq!(t.resp(&["SCAN", "0", "COUNT", "0"]), err("ERR syntax error"));
+        assert_eq!(t.resp(&["SCAN", "0", "MATCH"]), err("ERR syntax error"));
+        assert_eq!(
+            t.resp(&["SCAN", "0", "COUNT", "x"]),
+            err("ERR value is not an integer or out of range")
+        );
+        let one = "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n";
+        assert_eq!(t.resp(&["SCAN", ""]), one);
+        assert_eq!(t.resp(&["SCAN", "-1"]), one);
+        assert_eq!(t.resp(&["SCAN", "18446744073709551615"]), one);
+        assert_eq!(crate::cmd::parse_cursor(b"-18446744073709551615"), Some(1));
+        assert_eq!(crate::cmd::parse_cursor(b"+3"), Some(3));
+        assert_eq!(crate::cmd::parse_cursor(b"1 "), None);
+    }
+
+    #[test]
+    fn scan_skips_and_deletes_expired_keys() {
+        let mut t = TestDb::new();
+        t.now_ms = 5_000;
+        t.run(&["SET", "live", "v"]);
+        t.run(&["SET", "dying", "v"]);
+        t.run(&["PEXPIRE", "dying", "5"]);
+        t.now_ms += 5;
+        assert_eq!(scan_all(&mut t, &[]), vec!["live"]);
+        assert_eq!(t.shared.state.lock().store.dbs[0].len(), 1);
+    }
+
+    #[test]
+    fn randomkey_empty_and_single() {
+        let mut t = TestDb::new();
+        assert_eq!(t.resp(&["RANDOMKEY"]), "$-1\r\n");
+        t.run(&["SET", "only", "v"]);
+        assert_eq!(t.resp(&["RANDOMKEY"]), "$4\r\nonly\r\n");
+    }
+
+    #[test]
+    fn object_string_encodings_and_refcount() {
+        let mut t = TestDb::new();
+        for (v, enc, rc) in [
+            ("123", "int", 2147483647),
+            ("9999", "int", 2147483647),
+            ("10000", "int", 1),
+            ("-5", "int", 1),
+            ("9223372036854775807", "int", 1),
+            ("-9223372036854775808", "int", 1),
+            ("01", "embstr", 1),
+            ("12345678901234567890", "embstr", 1),
+            ("abc", "embstr", 1),
+            (&"x".repeat(44), "embstr", 1),
+            (&"x".repeat(45), "raw", 1),
+        ] {
+            t.run(&["SET", "k", v]);
+            assert_eq!(
+                t.resp(&["OBJECT", "ENCODING", "k"]),
+                format!("${}\r\n{enc}\r\n", enc.len()),
+                "{v}"
+            );
+            assert_eq!(t.resp(&["OBJECT", "REFCOUNT", "k"]), int(rc), "{v}");
+        }
+        for sub in ["ENCODING", "REFCOUNT", "IDLETIME", "FREQ"] {
+            assert_eq!(t.resp(&["OBJECT", sub, "nope"]), "$-1\r\n", "{sub}");
+        }
+    }
+
+    #[test]
+    fn object_collection_encodings_follow_thresholds() {
+        let mut t = TestDb::new();
+        let enc = |t: &mut TestDb, k: &str| t.resp(&["OBJECT", "ENCODING", k]);
+        put(&mut t, 0, "l", Value::List(Box::new(List::from(vec![SBytes::from("a")]))));
+        assert_eq!(enc(&mut t, "l"), "$9\r\nquicklist\r\n");
+
+        let ints: Set = (0..512).map(SBytes::from_i64).collect();
+        put(&mut t, 0, "s", Value::Set(Box::new(ints.clone())));
+        assert_eq!(enc(&mut t, "s"), "$6\r\nintset\r\n");
+        let mut big = ints.clone();
+        big.insert(SBytes::from_i64(512));
+        put(&mut t, 0, "s2", Value::Set(Box::new(big)));
+        assert_eq!(enc(&mut t, "s2"), "$9\r\nhashtable\r\n");
+        let mut mixed = ints;
+        mixed.insert(SBytes::from("-0"));
+        put(&mut t, 0, "s3", Value::Set(Box::new(mixed)));
+        assert_eq!(enc(&mut t, "s3"), "$9\r\nhashtable\r\n");
+
+        let mut h = Hash::default();
+        for i in 0..128 {
+            h.insert(SBytes::from_i64(i), SBytes::from("v"));
+        }
+        put(&mut t, 0, "h", Value::Hash(Box::new(h.clone())));
+        assert_eq!(enc(&mut t, "h"), "$8\r\nlistpack\r\n");
+        let mut h2 = h.clone();
+        h2.insert(SBytes::from("one-more"), SBytes::from("v"));
+        put(&mut t, 0, "h2", Value::Hash(Box::new(h2)));
+        assert_eq!(enc(&mut t, "h2"), "$9\r\nhashtable\r\n");
+        let mut h3 = Hash::default();
+        h3.insert(SBytes::from("f"), SBytes::new(&[b'x'; 65]));
+        put(&mut t, 0, "h3", Value::Hash(Box::new(h3)));
+        assert_eq!(enc(&mut t, "h3"), "$9\r\nhashtable\r\n");
+    }
+
+    #[test]
+    fn object_idletime_and_freq_depend_on_policy() {
+        let lfu_sel = err("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+        let lfu_not = err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+        let mut t = TestDb::new();
+        t.now_ms = 10_000_000;
+        t.run(&["SET", "k", "v"]);
+        t.now_ms += 5_000;
+        assert_eq!(t.resp(&["OBJECT", "IDLETIME", "k"]), int(5));
+        // OBJECT and TYPE do not touch; GET does.
+        t.run(&["TYPE", "k"]);
+        assert_eq!(t.resp(&["OBJECT", "IDLETIME", "k"]), int(5));
+        t.run(&["GET", "k"]);
+        assert_eq!(t.resp(&["OBJECT", "IDLETIME", "k"]), int(0));
+        assert_eq!(t.resp(&["OBJECT", "FREQ", "k"]), lfu_not);
+
+        let mut t = lfu_db();
+        t.run(&["SET", "k", "v"]);
+        assert_eq!(t.resp(&["OBJECT", "FREQ", "k"]), int(5));
+        assert_eq!(t.resp(&["OBJECT", "IDLETIME", "k"]), lfu_sel);
+    }
+
+    #[test]
+    fn object_help_and_subcommand_errors() {
+        let mut t = TestDb::new();
+        let Reply::Array(lines) = t.run(&["OBJECT", "HELP"]) else {
+            panic!("help is an array")
+        };
+        assert_eq!(lines.len(), 15);
+        assert_eq!(
+            lines[0],
+            Reply::simple("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
+        );
+        assert_eq!(lines[14], Reply::simple("    Prints this help."));
+        assert_eq!(
+            t.resp(&["OBJECT", "foo", "k"]),
+            err("ERR unknown subcommand 'foo'. Try OBJECT HELP.")
+        );
+        assert_eq!(
+            t.resp(&["OBJECT", "encoding"]),
+            err("ERR wrong number of arguments for 'object|encoding' command")
+        );
+        assert_eq!(
+            t.resp(&["OBJECT", "help", "x"]),
+            err("ERR wrong number of arguments for 'object|help' command")
+        );
+        assert_eq!(
+            t.resp(&["OBJECT"]),
+            err("ERR wrong number of arguments for 'object' command")
+        );
+    }
+
+    #[test]
+    fn key_specs_match_redis_command_info() {
+        // (name, arity, flags, first, last, step) from redis-server 7.0.15 COMMAND INFO.
+        let expect: &[(&str, i32, u32, i32, i32, i32)] = &[
+            ("del", -2, WRITE, 1, -1, 1),
+            ("unlink", -2, WRITE | FAST, 1, -1, 1),
+            ("exists", -2, READONLY | FAST, 1, -1, 1),
+            ("type", 2, READONLY | FAST, 1, 1, 1),
+            ("rename", 3, WRITE, 1, 2, 1),
+            ("renamenx", 3, WRITE | FAST, 1, 2, 1),
+            ("copy", -3, WRITE | DENYOOM, 1, 2, 1),
+            ("move", 3, WRITE | FAST, 1, 1, 1),
+            ("touch", -2, READONLY | FAST, 1, -1, 1),
+            ("randomkey", 1, READONLY, 0, 0, 0),
+            ("keys", 2, READONLY, 0, 0, 0),
+            ("scan", -2, READONLY, 0, 0, 0),
+            ("expire", -3, WRITE | FAST, 1, 1, 1),
+            ("pexpireat", -3, WRITE | FAST, 1, 1, 1),
+            ("pttl", 2, READONLY | FAST, 1, 1, 1),
+            ("expiretime", 2, READONLY | FAST, 1, 1, 1),
+            ("persist", 2, WRITE | FAST, 1, 1, 1),
+            ("object", -2, 0, 0, 0, 0),
+        ];
+        for &(name, arity, flags, first, last, step) in expect {
+            let c = COMMANDS
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(
+                (c.arity, c.flags, c.first_key, c.last_key, c.step),
+                (arity, flags, first, last, step),
+                "{name}"
+            );
+        }
+        let enc = OBJECT_SUBCOMMANDS.iter().find(|c| c.name == "encoding");
+        assert!(enc.is_some_and(|c| (c.arity, c.flags, c.first_key) == (3, READONLY, 2)));
+    }
+}
