@@ -10,8 +10,8 @@
 //! SETRANGE reports `int`/`embstr` where Redis reports `raw`.
 
 use super::*;
-use crate::db::{Db, Entry, Value};
 use crate::db::glob::glob_match;
+use crate::db::{Db, Entry, Value};
 use rill_protocol::fmt::parse_i64;
 
 /// Redis's `lookupKeyReadWithFlags(.., LOOKUP_NOTOUCH)`: expires the key if due, counts
@@ -403,7 +403,12 @@ fn ttl_generic(ctx: &mut Ctx, argv: &[Bytes], ms: bool, absolute: bool) -> CmdRe
     let Some(when) = db.get_expire(&argv[1]) else {
         return Ok(Reply::Int(-1));
     };
-    let t = (if absolute { when } else { when.saturating_sub(now) }).max(0);
+    let t = (if absolute {
+        when
+    } else {
+        when.saturating_sub(now)
+    })
+    .max(0);
     // Widened so a TTL near i64::MAX rounds as Redis 7.0.15's build does, without overflow.
     Ok(Reply::Int(if ms {
         t
@@ -496,8 +501,7 @@ pub fn encoding_of(value: &Value, config: &crate::config::Config) -> &'static st
                 64,
             );
             if h.len() as i64 <= max
-                && h
-                    .iter()
+                && h.iter()
                     .all(|(f, v)| f.len() as i64 <= maxv && v.len() as i64 <= maxv)
             {
                 "listpack"
@@ -936,14 +940,8 @@ mod tests {
         }
         // The largest representable absolute times are accepted.
         assert_eq!(t.resp(&["EXPIREAT", "k", "9223372036854775"]), int(1));
-        assert_eq!(
-            t.resp(&["PEXPIRETIME", "k"]),
-            int(9223372036854775000)
-        );
-        assert_eq!(
-            t.resp(&["PEXPIREAT", "k", "9223372036854775807"]),
-            int(1)
-        );
+        assert_eq!(t.resp(&["PEXPIRETIME", "k"]), int(9223372036854775000));
+        assert_eq!(t.resp(&["PEXPIREAT", "k", "9223372036854775807"]), int(1));
         assert_eq!(t.resp(&["EXPIRETIME", "k"]), int(9223372036854776));
     }
 
@@ -1027,7 +1025,10 @@ mod tests {
     fn rename_and_renamenx() {
         let mut t = TestDb::new();
         assert_eq!(t.resp(&["RENAME", "nope", "x"]), err("ERR no such key"));
-        assert_eq!(t.resp(&["RENAMENX", "nope", "nope"]), err("ERR no such key"));
+        assert_eq!(
+            t.resp(&["RENAMENX", "nope", "nope"]),
+            err("ERR no such key")
+        );
         t.run(&["SET", "a", "1"]);
         t.run(&["SET", "b", "2"]);
         assert_eq!(t.resp(&["RENAME", "a", "a"]), "+OK\r\n");
@@ -1110,8 +1111,14 @@ mod tests {
             t.resp(&["MOVE", "k", "0"]),
             err("ERR source and destination objects are the same")
         );
-        assert_eq!(t.resp(&["MOVE", "k", "16"]), err("ERR DB index is out of range"));
-        assert_eq!(t.resp(&["MOVE", "k", "-1"]), err("ERR DB index is out of range"));
+        assert_eq!(
+            t.resp(&["MOVE", "k", "16"]),
+            err("ERR DB index is out of range")
+        );
+        assert_eq!(
+            t.resp(&["MOVE", "k", "-1"]),
+            err("ERR DB index is out of range")
+        );
         assert_eq!(
             t.resp(&["MOVE", "k", "abc"]),
             err("ERR value is not an integer or out of range")
@@ -1140,7 +1147,9 @@ mod tests {
         }
         t.run(&["PEXPIRE", "two", "10"]);
         let sorted = |r: Reply| -> Vec<String> {
-            let Reply::Array(v) = r else { panic!("not an array") };
+            let Reply::Array(v) = r else {
+                panic!("not an array")
+            };
             let mut v: Vec<String> = v
                 .into_iter()
                 .map(|x| match x {
@@ -1197,7 +1206,10 @@ mod tests {
         let mut dedup = all.clone();
         dedup.dedup();
         assert_eq!(dedup.len(), 301);
-        assert_eq!(scan_all(&mut t, &["MATCH", "key:1?", "COUNT", "7"]).len(), 10);
+        assert_eq!(
+            scan_all(&mut t, &["MATCH", "key:1?", "COUNT", "7"]).len(),
+            10
+        );
         assert_eq!(scan_all(&mut t, &["TYPE", "LIST"]), vec!["alist"]);
         assert_eq!(scan_all(&mut t, &["TYPE", "nosuchtype"]).len(), 0);
         // One call with a large COUNT returns everything and cursor 0.
@@ -1212,8 +1224,14 @@ mod tests {
         assert_eq!(t.resp(&["SCAN", "x"]), err("ERR invalid cursor"));
         assert_eq!(t.resp(&["SCAN", "-"]), err("ERR invalid cursor"));
         assert_eq!(t.resp(&["SCAN", " 1"]), err("ERR invalid cursor"));
-        assert_eq!(t.resp(&["SCAN", "18446744073709551616"]), err("ERR invalid cursor"));
-        assert_eq!(t.resp(&["SCAN", "0", "COUNT", "0"]), err("ERR syntax error"));
+        assert_eq!(
+            t.resp(&["SCAN", "18446744073709551616"]),
+            err("ERR invalid cursor")
+        );
+        assert_eq!(
+            t.resp(&["SCAN", "0", "COUNT", "0"]),
+            err("ERR syntax error")
+        );
         assert_eq!(t.resp(&["SCAN", "0", "MATCH"]), err("ERR syntax error"));
         assert_eq!(
             t.resp(&["SCAN", "0", "COUNT", "x"]),
@@ -1281,7 +1299,12 @@ mod tests {
     fn object_collection_encodings_follow_thresholds() {
         let mut t = TestDb::new();
         let enc = |t: &mut TestDb, k: &str| t.resp(&["OBJECT", "ENCODING", k]);
-        put(&mut t, 0, "l", Value::List(Box::new(List::from(vec![SBytes::from("a")]))));
+        put(
+            &mut t,
+            0,
+            "l",
+            Value::List(Box::new(List::from(vec![SBytes::from("a")]))),
+        );
         assert_eq!(enc(&mut t, "l"), "$9\r\nquicklist\r\n");
 
         let ints: Set = (0..512).map(SBytes::from_i64).collect();
