@@ -42,6 +42,31 @@ pub fn argv_of(parts: &[&str]) -> Vec<Bytes> {
         .collect()
 }
 
+/// A SCAN cursor as Redis's `parseScanCursorOrReply` reads it (`strtoul`): optional sign,
+/// decimal digits, a negative value wraps ("-1" is 2^64-1), "" is 0; leading spaces,
+/// trailing bytes and overflow are rejected.
+pub fn parse_cursor(b: &[u8]) -> Option<u64> {
+    if b.is_empty() {
+        return Some(0);
+    }
+    let (neg, digits) = match b[0] {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
 /// Options of SCAN, SSCAN, HSCAN and ZSCAN.
 #[derive(Debug, Clone)]
 pub struct ScanArgs {
@@ -59,10 +84,7 @@ pub fn parse_scan(
     cursor_idx: usize,
     allow_type: bool,
 ) -> Result<ScanArgs, CmdError> {
-    let cursor = std::str::from_utf8(&argv[cursor_idx])
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| CmdError::err("invalid cursor"))?;
+    let cursor = parse_cursor(&argv[cursor_idx]).ok_or_else(|| CmdError::err("invalid cursor"))?;
     let mut out = ScanArgs {
         cursor,
         pattern: None,
