@@ -7,8 +7,8 @@
 //! CONFIG SET is all-or-nothing, CONFIG REWRITE keeps comments and unknown lines.
 
 use crate::config_params::{
-    keyspace_events_from_str, merge_obuf_limits, Kind, Param, F_HIDDEN,
-    F_IMMUTABLE, F_MULTI_ARG, F_PROTECTED, PARAMS,
+    keyspace_events_from_str, merge_obuf_limits, Kind, Param, F_HIDDEN, F_IMMUTABLE, F_MULTI_ARG,
+    F_PROTECTED, PARAMS,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -254,9 +254,7 @@ pub fn canonical(p: &Param, value: &str) -> Result<String, String> {
             }
             // shutdown-on-sig*: SAVE and NOSAVE exclude each other.
             if flags & 3 == 3 {
-                return Err(
-                    "shutdown options SAVE and NOSAVE can't be used simultaneously".into(),
-                );
+                return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
             }
             if flags == 0 {
                 return Ok(opts[0].0.to_string());
@@ -447,8 +445,12 @@ impl Config {
                 continue;
             }
             match (name.as_str(), args.len()) {
-                ("list-max-ziplist-entries" | "list-max-ziplist-value"
-                | "lua-replicate-commands", 2) => {}
+                (
+                    "list-max-ziplist-entries"
+                    | "list-max-ziplist-value"
+                    | "lua-replicate-commands",
+                    2,
+                ) => {}
                 ("include", 2) => {
                     let body = std::fs::read_to_string(&args[1]).map_err(|e| ConfigError {
                         source: args[1].clone(),
@@ -627,8 +629,7 @@ impl Config {
         self.timeout = self.int("timeout") as u64;
         self.tcp_keepalive = self.int("tcp-keepalive") as u64;
         self.proto_max_bulk_len = self.get("proto-max-bulk-len").parse().unwrap_or(0);
-        self.client_query_buffer_limit =
-            self.get("client-query-buffer-limit").parse().unwrap_or(0);
+        self.client_query_buffer_limit = self.get("client-query-buffer-limit").parse().unwrap_or(0);
         self.maxmemory = self.get("maxmemory").parse().unwrap_or(0);
         self.maxmemory_policy = self.get("maxmemory-policy").to_string();
         self.maxmemory_samples = self.int("maxmemory-samples") as usize;
@@ -679,7 +680,11 @@ impl Config {
                 if !differs {
                     return None;
                 }
-                let val = if v.is_empty() { "\"\"".into() } else { v.into() };
+                let val = if v.is_empty() {
+                    "\"\"".into()
+                } else {
+                    v.into()
+                };
                 return Some((vec![line(val)], true));
             }
             (_, "replicaof") => {
@@ -689,7 +694,11 @@ impl Config {
                 return Some((vec![line(v.into())], true));
             }
             (_, "latency-tracking-info-percentiles") => {
-                let val = if v.is_empty() { "\"\"".into() } else { v.into() };
+                let val = if v.is_empty() {
+                    "\"\"".into()
+                } else {
+                    v.into()
+                };
                 return Some((vec![line(val)], true));
             }
             (_, "client-output-buffer-limit") => {
@@ -886,7 +895,8 @@ mod tests {
         let e = c.load_text("maxmemory \"1mb\n", "x.conf").unwrap_err();
         assert_eq!(e.reason, "Unbalanced quotes in configuration line");
         // Deprecated directives are ignored.
-        c.load_text("list-max-ziplist-entries 5\n", "x.conf").unwrap();
+        c.load_text("list-max-ziplist-entries 5\n", "x.conf")
+            .unwrap();
     }
 
     #[test]
@@ -1012,8 +1022,11 @@ mod tests {
         assert_eq!(c.get("save"), "900 1 300 10");
         // A directive the server no longer knows gets commented out.
         std::fs::write(&path, format!("{body}bogus 1\n")).unwrap();
-        c.set_many(&[("maxmemory", "2mb"), ("save", "60 5"), ("hz", "20")], true)
-            .unwrap();
+        c.set_many(
+            &[("maxmemory", "2mb"), ("save", "60 5"), ("hz", "20")],
+            true,
+        )
+        .unwrap();
         c.rewrite().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
@@ -1034,4 +1047,27 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[test]
+    fn shipped_redis_conf_loads_with_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/redis.conf");
+        let c = Config::from_args(&[path.to_string()]).unwrap();
+        let d = Config::default();
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut checked = 0;
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let name = line.split_whitespace().next().unwrap();
+            let p = lookup(name).unwrap();
+            // Everything it sets is the built-in default, except the documented bind.
+            if !matches!(p.name, "bind" | "dir") {
+                assert_eq!(c.get(p.name), d.get(p.name), "{name}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 30, "{checked}");
+        assert_eq!(c.bind, vec!["127.0.0.1", "-::1"]);
+        assert_eq!(c.file.as_deref(), Some(std::path::Path::new(path)));
+    }
 }

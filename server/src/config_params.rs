@@ -133,8 +133,7 @@ const ACL_PUBSUB_DEFAULT: &[(&str, u32)] = &[("allchannels", 1), ("resetchannels
 const SANITIZE_DUMP: &[(&str, u32)] = &[("no", 0), ("yes", 1), ("clients", 2)];
 const PROTECTED_ACTION: &[(&str, u32)] = &[("no", 0), ("yes", 1), ("local", 2)];
 const ENDPOINT_TYPE: &[(&str, u32)] = &[("ip", 0), ("hostname", 1), ("unknown-endpoint", 2)];
-const PROPAGATION_ERROR: &[(&str, u32)] =
-    &[("ignore", 0), ("panic", 1), ("panic-on-replicas", 2)];
+const PROPAGATION_ERROR: &[(&str, u32)] = &[("ignore", 0), ("panic", 1), ("panic-on-replicas", 2)];
 /// SHUTDOWN flags; 0 prints as "default".
 pub const SHUTDOWN_ON_SIG: &[(&str, u32)] = &[
     ("default", 0),
@@ -648,8 +647,7 @@ pub static PARAMS: &[Param] = &[
     int("port", 0, 65535, "6379"),
     int("io-threads", 1, 128, "1").imm(),
     int("auto-aof-rewrite-percentage", 0, INT_MAX, "100"),
-    int("cluster-replica-validity-factor", 0, INT_MAX, "10")
-        .alias("cluster-slave-validity-factor"),
+    int("cluster-replica-validity-factor", 0, INT_MAX, "10").alias("cluster-slave-validity-factor"),
     int("list-max-listpack-size", INT_MIN, INT_MAX, "-2").alias("list-max-ziplist-size"),
     int("tcp-keepalive", 0, INT_MAX, "300"),
     int("cluster-migration-barrier", 0, INT_MAX, "1"),
@@ -692,7 +690,12 @@ pub static PARAMS: &[Param] = &[
     int("cluster-node-timeout", 0, LLONG_MAX, "15000"),
     int("slowlog-log-slower-than", -1, LLONG_MAX, "10000"),
     int("latency-monitor-threshold", 0, LLONG_MAX, "0"),
-    mem("proto-max-bulk-len", 1024 * 1024, LONG_MAX as u64, "536870912"),
+    mem(
+        "proto-max-bulk-len",
+        1024 * 1024,
+        LONG_MAX as u64,
+        "536870912",
+    ),
     int("stream-node-max-entries", 0, LLONG_MAX, "100"),
     mem("repl-backlog-size", 1, LLONG_MAX as u64, "1048576"),
     mem("maxmemory", 0, u64::MAX, "0"),
@@ -700,7 +703,12 @@ pub static PARAMS: &[Param] = &[
     int("hash-max-listpack-entries", 0, LONG_MAX, "512").alias("hash-max-ziplist-entries"),
     int("set-max-intset-entries", 0, LONG_MAX, "512"),
     int("zset-max-listpack-entries", 0, LONG_MAX, "128").alias("zset-max-ziplist-entries"),
-    mem("active-defrag-ignore-bytes", 1, LLONG_MAX as u64, "104857600"),
+    mem(
+        "active-defrag-ignore-bytes",
+        1,
+        LLONG_MAX as u64,
+        "104857600",
+    ),
     mem("hash-max-listpack-value", 0, LONG_MAX as u64, "64").alias("hash-max-ziplist-value"),
     mem("stream-node-max-bytes", 0, LONG_MAX as u64, "4096"),
     mem("zset-max-listpack-value", 0, LONG_MAX as u64, "64").alias("zset-max-ziplist-value"),
@@ -809,8 +817,14 @@ mod tests {
 
     #[test]
     fn notify_flags_roundtrip() {
-        assert_eq!(keyspace_events_to_string(keyspace_events_from_str("KEA").unwrap()), "AKE");
-        assert_eq!(keyspace_events_to_string(keyspace_events_from_str("gxE").unwrap()), "gxE");
+        assert_eq!(
+            keyspace_events_to_string(keyspace_events_from_str("KEA").unwrap()),
+            "AKE"
+        );
+        assert_eq!(
+            keyspace_events_to_string(keyspace_events_from_str("gxE").unwrap()),
+            "gxE"
+        );
         assert_eq!(
             keyspace_events_to_string(keyspace_events_from_str("Agx$lshzxetmdnKE").unwrap()),
             "AKEm"
@@ -837,7 +851,9 @@ mod tests {
             .unwrap_err()
             .contains("Invalid client class"));
         assert_eq!(validate_percentiles("50 99.90 100").unwrap(), "50 99.9 100");
-        assert!(validate_percentiles("101").unwrap_err().contains("sit between"));
+        assert!(validate_percentiles("101")
+            .unwrap_err()
+            .contains("sit between"));
         assert_eq!(validate_replicaof("NO ONE").unwrap(), "");
         assert_eq!(validate_replicaof("h 7000").unwrap(), "h 7000");
         assert!(validate_proc_title("{foo}").is_err());

@@ -184,6 +184,7 @@ pub enum FindKeys {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeySpec {
+    pub notes: String,
     pub flags: Vec<String>,
     pub begin: BeginSearch,
     pub find: FindKeys,
@@ -216,6 +217,7 @@ fn decode_spec(s: &str) -> KeySpec {
         BeginSearch::Unknown
     };
     let f = parts.next().unwrap_or("u");
+    let notes = parts.next().unwrap_or("").to_string();
     let find = if let Some(r) = f.strip_prefix('r') {
         let n = nums(r);
         FindKeys::Range {
@@ -233,7 +235,12 @@ fn decode_spec(s: &str) -> KeySpec {
     } else {
         FindKeys::Unknown
     };
-    KeySpec { flags, begin, find }
+    KeySpec {
+        notes,
+        flags,
+        begin,
+        find,
+    }
 }
 
 fn data_lookup<'a>(table: &'a [(&str, &'a [&'a str])], name: &str) -> Option<&'a [&'a str]> {
@@ -261,6 +268,7 @@ pub fn key_specs(full_name: &str, spec: &CommandSpec) -> Vec<KeySpec> {
             (spec.last_key - spec.first_key) as i64
         };
         out.push(KeySpec {
+            notes: String::new(),
             flags: flags.clone(),
             begin: BeginSearch::Index(spec.first_key as i64),
             find: FindKeys::Range {
@@ -281,6 +289,7 @@ pub fn key_specs(full_name: &str, spec: &CommandSpec) -> Vec<KeySpec> {
             {
                 let prefix = if full_name.contains('|') { 2 } else { 1 };
                 out.push(KeySpec {
+                    notes: String::new(),
                     flags,
                     begin: BeginSearch::Index((pos + prefix) as i64),
                     find: FindKeys::Keynum {
@@ -378,11 +387,17 @@ fn key_spec_reply(k: &KeySpec) -> Reply {
             ("spec", Reply::Map(vec![])),
         ]),
     };
-    map(vec![
-        ("flags", Reply::Set(k.flags.iter().map(|f| status(f)).collect())),
-        ("begin_search", begin),
-        ("find_keys", find),
-    ])
+    let mut pairs = Vec::new();
+    if !k.notes.is_empty() {
+        pairs.push(("notes", bulk_str(&k.notes)));
+    }
+    pairs.push((
+        "flags",
+        Reply::Set(k.flags.iter().map(|f| status(f)).collect()),
+    ));
+    pairs.push(("begin_search", begin));
+    pairs.push(("find_keys", find));
+    map(pairs)
 }
 
 /// One COMMAND INFO entry (10 fields, subcommands nested).
@@ -577,8 +592,8 @@ fn type_for(name: &str) -> (String, ArgType) {
         "count" | "numkeys" | "start" | "stop" | "end" | "index" | "offset" | "seconds"
         | "milliseconds" | "db" | "destination-db" | "port" | "increment" | "decrement"
         | "rank" | "len" | "num-matches" | "numreplicas" | "protover" | "cursor" | "weight"
-        | "samples" | "index1" | "index2" | "numlocal" | "ms" | "bit" | "timeout"
-        | "client-id" | "threshold" => ArgType::Integer,
+        | "samples" | "index1" | "index2" | "numlocal" | "ms" | "bit" | "timeout" | "client-id"
+        | "threshold" => ArgType::Integer,
         "score" | "min" | "max" | "longitude" | "latitude" | "radius" | "width" | "height" => {
             ArgType::Double
         }
@@ -757,14 +772,21 @@ fn convert_seq(nodes: &[Node]) -> Vec<Arg> {
 
 fn convert_seq_unit(u: &(Vec<Node>, bool)) -> Vec<Arg> {
     if u.1 {
-        convert_seq(&[
-            u.0.clone(),
-            vec![Node::Group {
-                optional: true,
-                alts: vec![u.0.iter().cloned().chain([Node::Word("...".into())]).collect()],
-            }],
-        ]
-        .concat())
+        convert_seq(
+            &[
+                u.0.clone(),
+                vec![Node::Group {
+                    optional: true,
+                    alts: vec![u
+                        .0
+                        .iter()
+                        .cloned()
+                        .chain([Node::Word("...".into())])
+                        .collect()],
+                }],
+            ]
+            .concat(),
+        )
     } else {
         u.0.iter().map(convert_node).collect()
     }
@@ -795,7 +817,11 @@ fn render_arg(a: &Arg) -> String {
     let body = match &a.kind {
         ArgType::PureToken => a.token.clone().unwrap_or_default(),
         ArgType::OneOf(choices) => {
-            let inner = choices.iter().map(render_arg).collect::<Vec<_>>().join(" | ");
+            let inner = choices
+                .iter()
+                .map(render_arg)
+                .collect::<Vec<_>>()
+                .join(" | ");
             match &a.token {
                 Some(t) => format!("{t} <{inner}>"),
                 None if a.optional => inner,
@@ -894,11 +920,7 @@ fn docs_reply(full_name: &str, spec: &CommandSpec) -> Reply {
         let mut ki = 0;
         pairs.push((
             "arguments",
-            Reply::Array(
-                args.iter()
-                    .map(|a| arg_reply(a, &mut ki, nspecs))
-                    .collect(),
-            ),
+            Reply::Array(args.iter().map(|a| arg_reply(a, &mut ki, nspecs)).collect()),
         ));
     }
     if is_container(spec) {
@@ -1166,7 +1188,9 @@ fn getkeys_common(argv: &[Bytes]) -> Result<(Vec<(usize, Vec<String>)>, &[Bytes]
 fn command_getkeys(_ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let (keys, line) = getkeys_common(argv)?;
     Ok(Reply::Array(
-        keys.iter().map(|(i, _)| Reply::Bulk(line[*i].clone())).collect(),
+        keys.iter()
+            .map(|(i, _)| Reply::Bulk(line[*i].clone()))
+            .collect(),
     ))
 }
 
@@ -1247,16 +1271,14 @@ static SUBCOMMANDS: &[CommandSpec] = &[
             "2.8.13",
             "Extract keys given a full Redis command",
             "O(N) where N is the number of arguments to the command",
-        )
-        .syntax("command [arg [arg ...]]"),
+        ),
     CommandSpec::new("getkeysandflags", -4, SUB_FLAGS, command_getkeysandflags)
         .group("server")
         .doc(
             "7.0.0",
             "Extract keys and access flags given a full Redis command",
             "O(N) where N is the number of arguments to the command",
-        )
-        .syntax("command [arg [arg ...]]"),
+        ),
     CommandSpec::new("help", 2, SUB_FLAGS, command_help)
         .group("server")
         .doc(
@@ -1267,7 +1289,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("info", -2, SUB_FLAGS, command_info)
         .group("server")
         .doc(
-            "7.0.0",
+            "2.8.13",
             "Get array of specific Redis command details, or all when no argument is given.",
             "O(N) where N is the number of commands to look up",
         )
@@ -1388,7 +1410,15 @@ mod tests {
         assert_eq!(render_args(&args), s);
         assert!(parse_syntax("").is_empty());
         // Malformed input never panics.
-        for s in ["[", "]", "<a | [b", "a ... ...", "[...]", "| |", "[key [key ...]"] {
+        for s in [
+            "[",
+            "]",
+            "<a | [b",
+            "a ... ...",
+            "[...]",
+            "| |",
+            "[key [key ...]",
+        ] {
             let _ = render_args(&parse_syntax(s));
         }
     }
@@ -1402,7 +1432,8 @@ mod tests {
             acl_categories("flushdb", &spec),
             vec!["keyspace", "write", "slow", "dangerous"]
         );
-        let spec = CommandSpec::new("list", -2, ADMIN | NOSCRIPT, command_count).group("connection");
+        let spec =
+            CommandSpec::new("list", -2, ADMIN | NOSCRIPT, command_count).group("connection");
         assert_eq!(
             acl_categories("client|list", &spec),
             vec!["admin", "slow", "dangerous", "connection"]
@@ -1438,7 +1469,10 @@ mod tests {
     #[test]
     fn command_subcommands_through_dispatch() {
         let mut db = TestDb::new();
-        assert_eq!(db.run(&["COMMAND", "COUNT"]), int(table().commands.len() as i64));
+        assert_eq!(
+            db.run(&["COMMAND", "COUNT"]),
+            int(table().commands.len() as i64)
+        );
         assert_eq!(
             db.run(&["COMMAND", "GETKEYS", "GET", "k"]),
             Reply::Array(vec![bulk("k")])

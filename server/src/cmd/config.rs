@@ -7,7 +7,15 @@ use super::*;
 /// ```
 fn config_get(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let patterns: Vec<&[u8]> = argv[2..].iter().map(|a| &a[..]).collect();
-    let pairs = ctx.config.get_matching(&patterns);
+    let mut pairs = ctx.config.get_matching(&patterns);
+    // `port 0` lets the OS pick (a Rill extension): report the port actually bound.
+    for (k, v) in pairs.iter_mut() {
+        if v == "0" && k.eq_ignore_ascii_case("port") {
+            if let Some(a) = ctx.shared.listen_addrs.lock().first() {
+                *v = a.port().to_string();
+            }
+        }
+    }
     Ok(Reply::Map(
         pairs
             .into_iter()
