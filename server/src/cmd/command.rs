@@ -567,7 +567,7 @@ fn is_token_word(w: &str) -> bool {
     }
     let has_lower = w.chars().any(|c| c.is_ascii_lowercase());
     let has_upper = w.chars().any(|c| c.is_ascii_uppercase());
-    has_upper && !has_lower || (!has_lower && !w.chars().any(|c| c.is_ascii_digit()))
+    !has_lower && (has_upper || !w.chars().any(|c| c.is_ascii_digit()))
 }
 
 /// The type a lowercase argument name suggests; `name:type` overrides it.
@@ -969,13 +969,20 @@ fn lookup_argv(argv: &[Bytes]) -> Option<&'static Registered> {
         .get(&String::from_utf8_lossy(&argv[1]).to_ascii_lowercase())
 }
 
+/// Keys found in a command line: (argv index, key spec flags).
+pub type KeyHits = Vec<(usize, Vec<String>)>;
+
+/// A key spec that does not fit the arguments (Redis's "invalid_spec").
+#[derive(Debug, PartialEq)]
+pub struct InvalidKeySpec;
+
 /// Keys of a command line by its key specs (Redis's getKeysUsingKeySpecs): (argv index,
 /// spec flags). Err on a spec that does not fit the arguments.
 pub fn get_keys(
     full_name: &str,
     spec: &CommandSpec,
     argv: &[Bytes],
-) -> Result<Vec<(usize, Vec<String>)>, ()> {
+) -> Result<KeyHits, InvalidKeySpec> {
     let argc = argv.len() as i64;
     let mut out = Vec::new();
     for ks in key_specs(full_name, spec) {
@@ -1032,20 +1039,20 @@ pub fn get_keys(
             } => {
                 let idx = first + keynumidx;
                 if idx >= argc {
-                    return Err(());
+                    return Err(InvalidKeySpec);
                 }
                 let n = std::str::from_utf8(&argv[idx as usize])
                     .ok()
                     .and_then(crate::config::string2ll)
                     .filter(|n| *n >= 0)
-                    .ok_or(())?;
+                    .ok_or(InvalidKeySpec)?;
                 let f = first + firstkey;
                 (f, f + n - 1, *keystep)
             }
             FindKeys::Unknown => continue,
         };
         if last >= argc || last < first || first >= argc {
-            return Err(());
+            return Err(InvalidKeySpec);
         }
         let mut i = first;
         while i <= last {
@@ -1158,7 +1165,7 @@ fn command_list(_ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Array(names))
 }
 
-fn getkeys_common(argv: &[Bytes]) -> Result<(Vec<(usize, Vec<String>)>, &[Bytes]), CmdError> {
+fn getkeys_common(argv: &[Bytes]) -> Result<(KeyHits, &[Bytes]), CmdError> {
     let line = &argv[2..];
     let reg = lookup_argv(line).ok_or_else(|| CmdError::err("Invalid command specified"))?;
     let spec = reg.spec;
