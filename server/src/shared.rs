@@ -57,6 +57,22 @@ impl State {
         &mut self.cmdstats[id]
     }
 
+    /// CONFIG RESETSTAT: zeroes the counters INFO reports (commandstats, hits/misses,
+    /// expired and evicted keys). The slowlog and latency samples stay, as in Redis.
+    pub fn reset_stats(&mut self) {
+        for c in &mut self.cmdstats {
+            *c = CmdStat::default();
+        }
+        self.total_commands = 0;
+        self.stat_rejected_unknown = 0;
+        self.stat_evicted_keys = 0;
+        for db in &mut self.store.dbs {
+            db.stat_hits = 0;
+            db.stat_misses = 0;
+            db.stat_expired = 0;
+        }
+    }
+
     /// Prepares every database's clock for the next command or batch.
     pub fn begin(&mut self, now_ms: i64, config: &Config) {
         let mut clock = AccessClock::from_ms(now_ms);
@@ -78,6 +94,22 @@ pub struct Stats {
     /// ops/sec samples for instantaneous_ops_per_sec.
     pub ops_sec: AtomicU64,
     pub client_query_buffer_limit_disconnections: AtomicU64,
+}
+
+impl Stats {
+    /// CONFIG RESETSTAT: zeroes the cumulative counters (not connected_clients).
+    pub fn reset(&self) {
+        for c in [
+            &self.total_connections_received,
+            &self.rejected_connections,
+            &self.total_net_input_bytes,
+            &self.total_net_output_bytes,
+            &self.ops_sec,
+            &self.client_query_buffer_limit_disconnections,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
 }
 
 /// CLIENT PAUSE state.
