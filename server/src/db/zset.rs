@@ -555,6 +555,28 @@ impl ZSet {
         *self = ZSet::from_sorted_slots(slots);
     }
 
+    /// Builds a set from pairs with distinct members, in any order (O(n log n), no
+    /// per-element tree insertion). -0 scores are stored as 0 as in [`ZSet::insert`].
+    pub fn from_pairs(mut v: Vec<(&[u8], f64)>) -> ZSet {
+        for p in &mut v {
+            p.1 += 0.0;
+        }
+        v.sort_by(|a, b| {
+            a.1.partial_cmp(&b.1)
+                .unwrap_or(Ordering::Equal)
+                .then_with(|| a.0.cmp(b.0))
+        });
+        debug_assert!(v.windows(2).all(|w| w[0].0 != w[1].0 || w[0].1 != w[1].1));
+        ZSet::from_sorted_slots(
+            v.into_iter()
+                .map(|(m, score)| Slot {
+                    member: SBytes::new(m),
+                    score,
+                })
+                .collect(),
+        )
+    }
+
     /// Builds from slots already in (score, member) order with distinct members.
     fn from_sorted_slots(slots: Vec<Slot>) -> ZSet {
         let n = slots.len();
@@ -996,6 +1018,27 @@ mod tests {
             assert_eq!(z.score(format!("m{i}").as_bytes()), Some((i % 97) as f64));
         }
         check(&z, &model);
+    }
+
+    #[test]
+    fn from_pairs_matches_inserts() {
+        let mut rng = SmallRng::seed_from_u64(3);
+        for n in [0usize, 1, 5, 48, 49, 200, 5000] {
+            let mut model = std::collections::HashMap::new();
+            for i in 0..n {
+                model.insert(format!("p{i}").into_bytes(), rng.gen_range(0..20) as f64);
+            }
+            let pairs: Vec<(&[u8], f64)> = model.iter().map(|(m, s)| (m.as_slice(), *s)).collect();
+            let mut z = ZSet::from_pairs(pairs);
+            check(&z, &model);
+            for i in 0..n / 2 {
+                let k = format!("p{i}").into_bytes();
+                assert_eq!(z.remove(&k), model.remove(&k));
+                z.insert(b"extra", i as f64);
+                model.insert(b"extra".to_vec(), i as f64);
+            }
+            check(&z, &model);
+        }
     }
 
     #[test]
