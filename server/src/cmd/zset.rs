@@ -246,10 +246,6 @@ fn score_ranks(z: &ZSet, r: &ScoreRange) -> (usize, usize) {
     )
 }
 
-fn lex_ranks(z: &ZSet, min: &LexBound, max: &LexBound) -> (usize, usize) {
-    (z.rank_lex_min(min), z.rank_lex_max(max))
-}
-
 /// Redis's rank sanitizing for ZRANGE/ZREMRANGEBYRANK: ascending `[start, end]`
 /// inclusive, or None when empty.
 fn rank_bounds(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
@@ -573,8 +569,7 @@ fn zlexcount(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let Some(z) = zread(ctx.db(), &argv[1])? else {
         return Ok(Reply::Int(0));
     };
-    let (lo, hi) = lex_ranks(z, &min, &max);
-    Ok(Reply::Int(hi.saturating_sub(lo) as i64))
+    Ok(Reply::Int(z.lex_count(&min, &max) as i64))
 }
 
 fn zrank_generic(ctx: &mut Ctx, argv: &[Bytes], rev: bool) -> CmdResult {
@@ -694,49 +689,53 @@ fn zrange_generic(
         }
         return Ok(Reply::Array(vec![]));
     };
-    // (first ascending rank walked, how many, direction)
-    let (start, count) = match parsed {
-        Parsed::Rank(s, e) => match rank_bounds(s, e, z.len()) {
-            None => (0, 0),
-            Some((s, e)) if rev => (z.len() - 1 - s, e - s + 1),
-            Some((s, e)) => (s, e - s + 1),
-        },
-        Parsed::Score(_) | Parsed::Lex(..) => {
-            let (lo, hi) = match &parsed {
-                Parsed::Score(r) => score_ranks(z, r),
-                Parsed::Lex(a, b) => lex_ranks(z, a, b),
-                Parsed::Rank(..) => (0, 0),
-            };
-            let avail = hi.saturating_sub(lo);
-            if offset < 0 || offset as u64 >= avail as u64 {
-                (0, 0)
-            } else {
-                let off = offset as usize;
-                let n = if limit < 0 {
-                    avail - off
-                } else {
-                    (avail - off).min(limit as usize)
-                };
-                if rev {
-                    (hi - 1 - off, n)
-                } else {
-                    (lo + off, n)
-                }
-            }
+    let skip = |start: usize| -> Option<usize> {
+        // LIMIT's offset is skipped positionally, without checking the range (as Redis).
+        let off = usize::try_from(offset).ok()?;
+        if rev {
+            start.checked_sub(off)
+        } else {
+            Some(start.checked_add(off)?).filter(|&s| s < z.len())
         }
     };
-    let items = if count == 0 {
-        z.range(0, 0, false)
-    } else {
-        z.range(start, count, rev)
+    let take = if limit < 0 { usize::MAX } else { limit as usize };
+    let items: Vec<(&SBytes, f64)> = match &parsed {
+        Parsed::Rank(s, e) => match rank_bounds(*s, *e, z.len()) {
+            None => Vec::new(),
+            Some((s, e)) if rev => z.range(z.len() - 1 - s, e - s + 1, true).collect(),
+            Some((s, e)) => z.range(s, e - s + 1, false).collect(),
+        },
+        Parsed::Score(r) => {
+            let (lo, hi) = score_ranks(z, r);
+            let first = if lo >= hi {
+                None
+            } else if rev {
+                Some(hi - 1)
+            } else {
+                Some(lo)
+            };
+            match first.and_then(skip) {
+                Some(p) if rev && p >= lo => z.range(p, (p + 1 - lo).min(take), true).collect(),
+                Some(p) if !rev && p < hi => z.range(p, (hi - p).min(take), false).collect(),
+                _ => Vec::new(),
+            }
+        }
+        Parsed::Lex(a, b) => match z.lex_start(a, b, rev).and_then(skip) {
+            Some(p) => z
+                .range(p, usize::MAX, rev)
+                .take_while(|(m, _)| if rev { a.gte_min(m) } else { b.lte_max(m) })
+                .take(take)
+                .collect(),
+            None => Vec::new(),
+        },
     };
     if store {
-        let pairs: Vec<(&[u8], f64)> = items.map(|(m, s)| (m.as_bytes(), s)).collect();
+        let pairs: Vec<(&[u8], f64)> = items.iter().map(|(m, s)| (m.as_bytes(), *s)).collect();
         let out = ZSet::from_pairs(pairs);
         let n = store_result(ctx, &argv[1], out, "zrangestore");
         return Ok(Reply::Int(n));
     }
-    Ok(scored_array(resp3, withscores, items))
+    Ok(scored_array(resp3, withscores, items.into_iter()))
 }
 
 /// ```text
@@ -815,7 +814,16 @@ fn zremrange_generic(ctx: &mut Ctx, argv: &[Bytes], rt: RangeType) -> CmdResult 
             None => (0, 0),
         },
         Parsed::Score(r) => score_ranks(z, r),
-        Parsed::Lex(a, b) => lex_ranks(z, a, b),
+        Parsed::Lex(a, b) => match z.lex_start(a, b, false) {
+            Some(s) => (
+                s,
+                s + z
+                    .range(s, usize::MAX, false)
+                    .take_while(|(m, _)| b.lte_max(m))
+                    .count(),
+            ),
+            None => (0, 0),
+        },
     };
     let deleted = if lo < hi {
         z.remove_range(lo, hi).len()
@@ -1304,9 +1312,7 @@ fn zsetop_generic(
         let n = store_result(ctx, dst, z, event);
         return Ok(Reply::Int(n));
     }
-    for p in &mut result {
-        p.1 += 0.0;
-    }
+    // Unlike a stored result, the reply keeps -0 (Redis replies from its skiplist).
     result.sort_by(|a, b| {
         a.1.partial_cmp(&b.1)
             .unwrap_or(std::cmp::Ordering::Equal)

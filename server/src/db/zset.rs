@@ -22,6 +22,11 @@ use hashbrown::HashTable;
 use std::cmp::Ordering;
 use std::sync::OnceLock;
 
+/// Sets up to this size walk lex ranges linearly, exactly as Redis's listpack encoding
+/// (used up to zset-max-listpack-entries = 128) does, which matters only when members
+/// of different scores make the lex order non-monotonic.
+const SMALL: usize = 128;
+
 /// Maximum ids per leaf and children per inner node.
 const MAX: usize = 64;
 /// A non-root node with fewer entries than this is merged with or refilled from a sibling.
@@ -687,6 +692,55 @@ impl ZSet {
             .partition_point(|x| max.lte_max(&slots[x as usize].member))
     }
 
+    /// Ascending rank where Redis starts walking a lex range: the first member at or
+    /// above `min` (the last at or below `max` when `rev`), provided it is inside the
+    /// range, as zzlFirstInLexRange / zzlLastInLexRange. Callers then walk while the
+    /// other bound holds.
+    pub fn lex_start(&self, min: &LexBound, max: &LexBound, rev: bool) -> Option<usize> {
+        let len = self.len();
+        if len == 0 || LexBound::range_is_empty(min, max) {
+            return None;
+        }
+        let (first, _) = self.get_by_rank(0)?;
+        let (last, _) = self.get_by_rank(len - 1)?;
+        if !min.gte_min(last) || !max.lte_max(first) {
+            return None;
+        }
+        let idx = if len <= SMALL {
+            if rev {
+                len - 1 - self
+                    .range(len - 1, len, true)
+                    .position(|(m, _)| max.lte_max(m))?
+            } else {
+                self.iter().position(|(m, _)| min.gte_min(m))?
+            }
+        } else if rev {
+            self.rank_lex_max(max).checked_sub(1)?
+        } else {
+            Some(self.rank_lex_min(min)).filter(|&r| r < len)?
+        };
+        let (m, _) = self.get_by_rank(idx)?;
+        let inside = if rev { min.gte_min(m) } else { max.lte_max(m) };
+        inside.then_some(idx)
+    }
+
+    /// ZLEXCOUNT: walks from the start while `max` holds (listpack) or subtracts ranks.
+    pub fn lex_count(&self, min: &LexBound, max: &LexBound) -> usize {
+        let Some(start) = self.lex_start(min, max, false) else {
+            return 0;
+        };
+        if self.len() <= SMALL {
+            return self
+                .range(start, usize::MAX, false)
+                .take_while(|(m, _)| max.lte_max(m))
+                .count();
+        }
+        match self.lex_start(min, max, true) {
+            Some(end) if end >= start => end - start + 1,
+            _ => 0,
+        }
+    }
+
     /// Removes and returns the lowest (or highest when `max`) element.
     pub fn pop(&mut self, max: bool) -> Option<(SBytes, f64)> {
         let rank = if max { self.len().checked_sub(1)? } else { 0 };
@@ -767,6 +821,25 @@ impl LexBound {
             b'[' => Some(LexBound::Incl(b[1..].to_vec())),
             b'(' => Some(LexBound::Excl(b[1..].to_vec())),
             _ => None,
+        }
+    }
+
+    /// A range that can hold nothing whatever the set (zslIsInLexRange's first test):
+    /// min above max, or equal with either end exclusive (`-` and `+` count as exclusive).
+    pub fn range_is_empty(min: &LexBound, max: &LexBound) -> bool {
+        fn key(b: &LexBound) -> (u8, &[u8], bool) {
+            match b {
+                LexBound::NegInf => (0, &[], true),
+                LexBound::Incl(v) => (1, v, false),
+                LexBound::Excl(v) => (1, v, true),
+                LexBound::PosInf => (2, &[], true),
+            }
+        }
+        let (a, b) = (key(min), key(max));
+        match (a.0, a.1).cmp(&(b.0, b.1)) {
+            Ordering::Greater => true,
+            Ordering::Equal => a.2 || b.2,
+            Ordering::Less => false,
         }
     }
 
@@ -886,6 +959,20 @@ mod tests {
         assert_eq!(l.rank_lex_max(&max), 5);
         assert_eq!(l.rank_lex_min(&LexBound::NegInf), 0);
         assert_eq!(l.rank_lex_max(&LexBound::PosInf), 26);
+        assert_eq!(l.lex_start(&min, &max, false), Some(2));
+        assert_eq!(l.lex_start(&min, &max, true), Some(4));
+        assert_eq!(l.lex_count(&min, &max), 3);
+        assert!(LexBound::range_is_empty(&LexBound::PosInf, &LexBound::PosInf));
+        assert!(LexBound::range_is_empty(&max, &min));
+        assert!(!LexBound::range_is_empty(&LexBound::NegInf, &LexBound::PosInf));
+        // Mixed scores: the listpack walk stops where the max bound first fails.
+        let mut m = ZSet::new();
+        m.insert(b"a", 0.0);
+        m.insert(b"z", 1.0);
+        m.insert(b"b", 2.0);
+        let (lo, hi) = (LexBound::NegInf, LexBound::parse(b"[c").unwrap());
+        assert_eq!(m.lex_count(&lo, &hi), 1);
+        assert_eq!(m.lex_start(&lo, &hi, true), Some(2));
         assert_eq!(LexBound::parse(b"c"), None);
         assert_eq!(LexBound::parse(b""), None);
         assert_eq!(LexBound::parse(b"--"), None);
