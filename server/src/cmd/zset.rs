@@ -62,7 +62,8 @@ fn strtod(b: &[u8]) -> (f64, usize, bool) {
     }
     let sign = |v: f64| if neg { -v } else { v };
     let rest = &b[i..];
-    let starts = |w: &str| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w.as_bytes());
+    let starts =
+        |w: &str| rest.len() >= w.len() && rest[..w.len()].eq_ignore_ascii_case(w.as_bytes());
     if starts("infinity") {
         return (sign(f64::INFINITY), i + 8, false);
     }
@@ -150,8 +151,16 @@ fn strtod(b: &[u8]) -> (f64, usize, bool) {
     }
     let text = format!(
         "{}.{}e{}",
-        if int_part.is_empty() { "0" } else { std::str::from_utf8(int_part).unwrap_or("0") },
-        if frac.is_empty() { "0" } else { std::str::from_utf8(frac).unwrap_or("0") },
+        if int_part.is_empty() {
+            "0"
+        } else {
+            std::str::from_utf8(int_part).unwrap_or("0")
+        },
+        if frac.is_empty() {
+            "0"
+        } else {
+            std::str::from_utf8(frac).unwrap_or("0")
+        },
         std::str::from_utf8(exp).unwrap_or("0"),
     );
     let v: f64 = text.parse().unwrap_or(0.0);
@@ -405,7 +414,7 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[Bytes], incr_cmd: bool) -> CmdResult {
             "XX and NX options at the same time are not compatible",
         ));
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
         return Err(CmdError::err(
             "GT, LT, and/or NX options at the same time are not compatible",
         ));
@@ -518,10 +527,12 @@ fn zrem(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 /// ZSCORE key member
 /// ```
 fn zscore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    Ok(match zread(ctx.db(), &argv[1])?.and_then(|z| z.score(&argv[2])) {
-        Some(s) => Reply::Double(s),
-        None => Reply::Null,
-    })
+    Ok(
+        match zread(ctx.db(), &argv[1])?.and_then(|z| z.score(&argv[2])) {
+            Some(s) => Reply::Double(s),
+            None => Reply::Null,
+        },
+    )
 }
 
 /// ```text
@@ -698,7 +709,11 @@ fn zrange_generic(
             Some(start.checked_add(off)?).filter(|&s| s < z.len())
         }
     };
-    let take = if limit < 0 { usize::MAX } else { limit as usize };
+    let take = if limit < 0 {
+        usize::MAX
+    } else {
+        limit as usize
+    };
     let items: Vec<(&SBytes, f64)> = match &parsed {
         Parsed::Rank(s, e) => match rank_bounds(*s, *e, z.len()) {
             None => Vec::new(),
@@ -999,8 +1014,7 @@ fn zrandmember(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
                 "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
             ));
         }
-        let withscores = if argv.len() > 4 || (argv.len() == 4 && !eq_ic(&argv[3], "withscores"))
-        {
+        let withscores = if argv.len() > 4 || (argv.len() == 4 && !eq_ic(&argv[3], "withscores")) {
             return Err(CmdError::Syntax);
         } else if argv.len() == 4 {
             if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
@@ -1185,7 +1199,11 @@ fn zsetop_generic(
     // Pass 1: expire, count stats and check types.
     for k in keys {
         let db = ctx.db();
-        let e = if dst.is_some() { db.get_mut(k) } else { db.get(k) };
+        let e = if dst.is_some() {
+            db.get_mut(k)
+        } else {
+            db.get(k)
+        };
         if let Some(e) = e {
             if !matches!(e.value, Value::ZSet(_) | Value::Set(_)) {
                 return Err(CmdError::WrongType);
@@ -1380,7 +1398,9 @@ fn zintercard(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 /// A SCAN cursor as Redis's parseScanCursorOrReply reads it (strtoul: optional sign,
 /// "-1" wraps, "" is 0; no leading space, no trailing bytes, no overflow).
 fn scan_cursor(b: &[u8]) -> Option<u64> {
-    if b.first().is_some_and(|c| c.is_ascii_whitespace() || *c == 0x0b) {
+    if b.first()
+        .is_some_and(|c| c.is_ascii_whitespace() || *c == 0x0b)
+    {
         return None;
     }
     let (neg, digits) = match b.first() {
@@ -1429,8 +1449,7 @@ fn zscan(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         items.push(Reply::bulk_slice(m));
         items.push(Reply::bulk(rill_protocol::fmt::double_g17(s)));
     };
-    let small =
-        z.len() <= LISTPACK_ENTRIES && z.iter().all(|(m, _)| m.len() <= LISTPACK_VALUE);
+    let small = z.len() <= LISTPACK_ENTRIES && z.iter().all(|(m, _)| m.len() <= LISTPACK_VALUE);
     let cursor = if small {
         for (m, s) in z.iter() {
             push(m, s);
@@ -1676,23 +1695,44 @@ mod tests {
             err("ERR INCR option supports a single increment-element pair")
         );
         assert_eq!(t.run(&["ZADD", "z", "NX", "CH"]), err("ERR syntax error"));
-        assert_eq!(t.run(&["ZADD", "z", "1", "a", "2"]), err("ERR syntax error"));
+        assert_eq!(
+            t.run(&["ZADD", "z", "1", "a", "2"]),
+            err("ERR syntax error")
+        );
         assert_eq!(
             t.run(&["ZADD", "z", "x", "a"]),
             err("ERR value is not a valid float")
         );
-        assert_eq!(t.run(&["ZADD", "z", "CH", "5", "a", "2", "b", "3", "c"]), int(2));
-        assert_eq!(t.run(&["ZADD", "z", "GT", "CH", "4", "a", "9", "b"]), int(1));
-        assert_eq!(t.run(&["ZADD", "z", "LT", "CH", "4", "a", "10", "b"]), int(1));
+        assert_eq!(
+            t.run(&["ZADD", "z", "CH", "5", "a", "2", "b", "3", "c"]),
+            int(2)
+        );
+        assert_eq!(
+            t.run(&["ZADD", "z", "GT", "CH", "4", "a", "9", "b"]),
+            int(1)
+        );
+        assert_eq!(
+            t.run(&["ZADD", "z", "LT", "CH", "4", "a", "10", "b"]),
+            int(1)
+        );
         assert_eq!(t.run(&["ZADD", "z", "XX", "1", "new"]), int(0));
         assert_eq!(t.run(&["ZADD", "nokey", "XX", "1", "new"]), int(0));
         assert!(!exists(&mut t, "nokey"));
-        assert_eq!(t.run(&["ZADD", "nokey", "XX", "INCR", "1", "new"]), Reply::Null);
+        assert_eq!(
+            t.run(&["ZADD", "nokey", "XX", "INCR", "1", "new"]),
+            Reply::Null
+        );
         assert_eq!(t.run(&["ZADD", "z", "INCR", "NX", "1", "a"]), Reply::Null);
         assert_eq!(t.run(&["ZADD", "z", "INCR", "GT", "-1", "a"]), Reply::Null);
-        assert_eq!(t.run(&["ZADD", "z", "INCR", "2.5", "a"]), Reply::Double(6.5));
+        assert_eq!(
+            t.run(&["ZADD", "z", "INCR", "2.5", "a"]),
+            Reply::Double(6.5)
+        );
         assert_eq!(t.run(&["ZINCRBY", "z", "0x10", "a"]), Reply::Double(22.5));
-        assert_eq!(t.run(&["ZINCRBY", "z", "inf", "a"]), Reply::Double(f64::INFINITY));
+        assert_eq!(
+            t.run(&["ZINCRBY", "z", "inf", "a"]),
+            Reply::Double(f64::INFINITY)
+        );
         assert_eq!(
             t.run(&["ZINCRBY", "z", "-inf", "a"]),
             err("ERR resulting score is not a number (NaN)")
@@ -1706,7 +1746,10 @@ mod tests {
             err("WRONGTYPE Operation against a key holding the wrong kind of value")
         );
         // Score errors win over the type check, as in Redis.
-        assert_eq!(t.run(&["ZADD", "s", "x", "a"]), err("ERR value is not a valid float"));
+        assert_eq!(
+            t.run(&["ZADD", "s", "x", "a"]),
+            err("ERR value is not a valid float")
+        );
     }
 
     #[test]
@@ -1737,7 +1780,9 @@ mod tests {
     #[test]
     fn ranges_by_rank_score_lex() {
         let mut t = t();
-        t.run(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"]);
+        t.run(&[
+            "ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e",
+        ]);
         assert_eq!(t.run(&["ZRANGE", "z", "1", "-2"]), arr(&["b", "c", "d"]));
         assert_eq!(t.run(&["ZRANGE", "z", "-100", "1"]), arr(&["a", "b"]));
         assert_eq!(t.run(&["ZRANGE", "z", "3", "1"]), arr(&[]));
@@ -1763,25 +1808,42 @@ mod tests {
             t.run(&["ZRANGEBYSCORE", "z", "-inf", "inf", "LIMIT", "3", "-1"]),
             arr(&["d", "e"])
         );
-        assert_eq!(t.run(&["ZREVRANGEBYSCORE", "z", "4", "2"]), arr(&["d", "c", "b"]));
+        assert_eq!(
+            t.run(&["ZREVRANGEBYSCORE", "z", "4", "2"]),
+            arr(&["d", "c", "b"])
+        );
         assert_eq!(t.run(&["ZREVRANGEBYSCORE", "z", "2", "4"]), arr(&[]));
         assert_eq!(
             t.run(&["ZRANGE", "z", "0", "-1", "LIMIT", "0", "1"]),
             err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
         );
         // Redis only notices LIMIT when the count is not -1.
-        assert_eq!(t.run(&["ZRANGE", "z", "0", "0", "LIMIT", "0", "-1"]), arr(&["a"]));
+        assert_eq!(
+            t.run(&["ZRANGE", "z", "0", "0", "LIMIT", "0", "-1"]),
+            arr(&["a"])
+        );
         assert_eq!(
             t.run(&["ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES"]),
             err("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
         );
-        assert_eq!(t.run(&["ZRANGE", "z", "0", "1", "REV", "REV"]), err("ERR syntax error"));
-        assert_eq!(t.run(&["ZRANGEBYSCORE", "z", "0", "1", "REV"]), err("ERR syntax error"));
+        assert_eq!(
+            t.run(&["ZRANGE", "z", "0", "1", "REV", "REV"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            t.run(&["ZRANGEBYSCORE", "z", "0", "1", "REV"]),
+            err("ERR syntax error")
+        );
         assert_eq!(t.run(&["ZRANGE", "none", "0", "-1"]), arr(&[]));
 
-        t.run(&["ZADD", "l", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e"]);
+        t.run(&[
+            "ZADD", "l", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e",
+        ]);
         assert_eq!(t.run(&["ZRANGEBYLEX", "l", "[b", "(d"]), arr(&["b", "c"]));
-        assert_eq!(t.run(&["ZRANGEBYLEX", "l", "-", "+", "LIMIT", "1", "2"]), arr(&["b", "c"]));
+        assert_eq!(
+            t.run(&["ZRANGEBYLEX", "l", "-", "+", "LIMIT", "1", "2"]),
+            arr(&["b", "c"])
+        );
         assert_eq!(t.run(&["ZREVRANGEBYLEX", "l", "+", "(c"]), arr(&["e", "d"]));
         assert_eq!(t.run(&["ZLEXCOUNT", "l", "(a", "[c"]), int(2));
         assert_eq!(
@@ -1810,7 +1872,10 @@ mod tests {
             t.run(&["ZPOPMIN", "z"]),
             Reply::Array(vec![bulk("a"), Reply::Double(1.0)])
         );
-        assert_eq!(t.run(&["ZPOPMAX", "z", "1"]), Reply::Array(vec![pair("c", 3.0)]));
+        assert_eq!(
+            t.run(&["ZPOPMAX", "z", "1"]),
+            Reply::Array(vec![pair("c", 3.0)])
+        );
         assert_eq!(
             t.run(&["ZRANDMEMBER", "z", "1", "WITHSCORES"]),
             Reply::Array(vec![pair("b", 2.0)])
@@ -1866,7 +1931,10 @@ mod tests {
         t.run(&["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"]);
         assert_eq!(t.run(&["ZREMRANGEBYRANK", "z", "-1", "-1"]), int(1));
         assert_eq!(t.run(&["ZREMRANGEBYSCORE", "z", "(1", "2"]), int(1));
-        assert_eq!(t.run(&["ZREMRANGEBYSCORE", "z", "x", "2"]), err("ERR min or max is not a float"));
+        assert_eq!(
+            t.run(&["ZREMRANGEBYSCORE", "z", "x", "2"]),
+            err("ERR min or max is not a float")
+        );
         assert_eq!(t.run(&["ZRANGE", "z", "0", "-1"]), arr(&["a", "c"]));
         assert_eq!(t.run(&["ZREMRANGEBYLEX", "z", "-", "+"]), int(2));
         assert!(!exists(&mut t, "z"));
@@ -1894,7 +1962,18 @@ mod tests {
         assert_eq!(t.run(&["ZDIFF", "2", "z", "s"]), arr(&["b"]));
         assert_eq!(t.run(&["ZDIFF", "2", "s", "z"]), arr(&["x"]));
         assert_eq!(
-            t.resp(&["ZINTER", "2", "z", "z2", "WEIGHTS", "2", "0.5", "AGGREGATE", "MAX", "WITHSCORES"]),
+            t.resp(&[
+                "ZINTER",
+                "2",
+                "z",
+                "z2",
+                "WEIGHTS",
+                "2",
+                "0.5",
+                "AGGREGATE",
+                "MAX",
+                "WITHSCORES"
+            ]),
             "*4\r\n$1\r\nb\r\n$1\r\n5\r\n$1\r\nc\r\n$2\r\n10\r\n"
         );
         assert_eq!(
@@ -1910,8 +1989,14 @@ mod tests {
             err("ERR at least 1 input key is needed for 'zunionstore' command")
         );
         assert_eq!(t.run(&["ZUNION", "3", "z"]), err("ERR syntax error"));
-        assert_eq!(t.run(&["ZDIFF", "1", "z", "WEIGHTS", "1"]), err("ERR syntax error"));
-        assert_eq!(t.run(&["ZUNIONSTORE", "d", "1", "z", "WITHSCORES"]), err("ERR syntax error"));
+        assert_eq!(
+            t.run(&["ZDIFF", "1", "z", "WEIGHTS", "1"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            t.run(&["ZUNIONSTORE", "d", "1", "z", "WITHSCORES"]),
+            err("ERR syntax error")
+        );
         t.run(&["SET", "str", "v"]);
         assert_eq!(
             t.run(&["ZUNION", "2", "z", "str"]),
@@ -1941,7 +2026,10 @@ mod tests {
             t.run(&["ZRANGESTORE", "d", "z", "0", "-1", "WITHSCORES"]),
             err("ERR syntax error")
         );
-        assert_eq!(t.run(&["ZRANGESTORE", "d", "z", "[a", "[b", "BYLEX"]), int(2));
+        assert_eq!(
+            t.run(&["ZRANGESTORE", "d", "z", "[a", "[b", "BYLEX"]),
+            int(2)
+        );
         assert_eq!(t.run(&["ZRANGE", "d", "0", "-1"]), arr(&["a", "b"]));
         assert_eq!(t.run(&["ZRANGESTORE", "d", "none", "0", "-1"]), int(0));
         assert!(!exists(&mut t, "d"));
@@ -1971,12 +2059,17 @@ mod tests {
         assert_eq!(v[0], bulk("m49"));
         assert_eq!(t.run(&["ZRANDMEMBER", "none"]), Reply::Null);
         assert_eq!(t.run(&["ZRANDMEMBER", "none", "3"]), arr(&[]));
-        assert_eq!(t.run(&["ZRANDMEMBER", "z", "1", "x"]), err("ERR syntax error"));
+        assert_eq!(
+            t.run(&["ZRANDMEMBER", "z", "1", "x"]),
+            err("ERR syntax error")
+        );
         assert_eq!(
             t.run(&["ZRANDMEMBER", "z", "9223372036854775807", "WITHSCORES"]),
             err("ERR value is out of range")
         );
-        assert!(t.run(&["ZRANDMEMBER", "z", "-9223372036854775807"]).is_error());
+        assert!(t
+            .run(&["ZRANDMEMBER", "z", "-9223372036854775807"])
+            .is_error());
     }
 
     #[test]
@@ -1987,7 +2080,10 @@ mod tests {
             t.resp(&["ZSCAN", "z", "0", "COUNT", "1"]),
             "*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
         );
-        assert_eq!(t.run(&["ZSCAN", "z", "0", "COUNT", "0"]), err("ERR syntax error"));
+        assert_eq!(
+            t.run(&["ZSCAN", "z", "0", "COUNT", "0"]),
+            err("ERR syntax error")
+        );
         assert_eq!(t.run(&["ZSCAN", "z", "x"]), err("ERR invalid cursor"));
         for i in 0..1000 {
             t.run(&["ZADD", "big", &i.to_string(), &format!("m{i}")]);
@@ -2000,9 +2096,13 @@ mod tests {
                 panic!("array")
             };
             calls += 1;
-            let Reply::Bulk(c) = &v[0] else { panic!("cursor") };
+            let Reply::Bulk(c) = &v[0] else {
+                panic!("cursor")
+            };
             cursor = String::from_utf8(c.to_vec()).unwrap();
-            let Reply::Array(items) = &v[1] else { panic!("items") };
+            let Reply::Array(items) = &v[1] else {
+                panic!("items")
+            };
             for pair in items.chunks(2) {
                 seen.insert(format!("{:?}", pair[0]));
             }

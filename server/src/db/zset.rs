@@ -495,9 +495,8 @@ impl ZSet {
             }
         };
         let slots = &self.slots;
-        self.dict.insert_unique(hash_of(member), id, |&x| {
-            hash_of(&slots[x as usize].member)
-        });
+        self.dict
+            .insert_unique(hash_of(member), id, |&x| hash_of(&slots[x as usize].member));
         self.tree.insert(id, &self.slots);
         None
     }
@@ -708,9 +707,10 @@ impl ZSet {
         }
         let idx = if len <= SMALL {
             if rev {
-                len - 1 - self
-                    .range(len - 1, len, true)
-                    .position(|(m, _)| max.lte_max(m))?
+                len - 1
+                    - self
+                        .range(len - 1, len, true)
+                        .position(|(m, _)| max.lte_max(m))?
             } else {
                 self.iter().position(|(m, _)| min.gte_min(m))?
             }
@@ -876,7 +876,7 @@ mod tests {
         v
     }
 
-    fn check_tree(node: &Node, slots: &[Slot], is_root: bool) -> usize {
+    fn check_tree(node: &Node, is_root: bool) -> usize {
         match node {
             Node::Leaf(v) => {
                 assert!(v.len() <= MAX);
@@ -887,7 +887,7 @@ mod tests {
                 assert!(is_root || n.kids.len() >= 2);
                 let mut total = 0;
                 for (k, kid) in n.kids.iter().enumerate() {
-                    let c = check_tree(kid, slots, false);
+                    let c = check_tree(kid, false);
                     assert_eq!(c, n.counts[k], "count of child {k}");
                     assert!(c > 0);
                     assert_eq!(kid.first(), n.firsts[k]);
@@ -901,7 +901,7 @@ mod tests {
     fn check(z: &ZSet, model: &std::collections::HashMap<Vec<u8>, f64>) {
         let want = model_sorted(model);
         assert_eq!(z.len(), want.len());
-        assert_eq!(check_tree(&z.tree.root, &z.slots, true), want.len());
+        assert_eq!(check_tree(&z.tree.root, true), want.len());
         let got: Vec<(Vec<u8>, f64)> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
         assert_eq!(got, want);
         let rev: Vec<(Vec<u8>, f64)> = z
@@ -930,9 +930,18 @@ mod tests {
         assert_eq!(z.remove(b"a"), Some(2.0));
         assert_eq!(z.remove(b"a"), None);
         assert_eq!(z.len(), 2);
-        assert_eq!(z.get_by_rank(0).map(|(m, _)| m.to_vec()), Some(b"b".to_vec()));
-        assert_eq!(z.pop(true).map(|(m, s)| (m.to_vec(), s)), Some((b"c".to_vec(), 3.0)));
-        assert_eq!(z.pop(false).map(|(m, s)| (m.to_vec(), s)), Some((b"b".to_vec(), 2.0)));
+        assert_eq!(
+            z.get_by_rank(0).map(|(m, _)| m.to_vec()),
+            Some(b"b".to_vec())
+        );
+        assert_eq!(
+            z.pop(true).map(|(m, s)| (m.to_vec(), s)),
+            Some((b"c".to_vec(), 3.0))
+        );
+        assert_eq!(
+            z.pop(false).map(|(m, s)| (m.to_vec(), s)),
+            Some((b"b".to_vec(), 2.0))
+        );
         assert!(z.is_empty());
         assert_eq!(z.pop(false), None);
     }
@@ -962,9 +971,15 @@ mod tests {
         assert_eq!(l.lex_start(&min, &max, false), Some(2));
         assert_eq!(l.lex_start(&min, &max, true), Some(4));
         assert_eq!(l.lex_count(&min, &max), 3);
-        assert!(LexBound::range_is_empty(&LexBound::PosInf, &LexBound::PosInf));
+        assert!(LexBound::range_is_empty(
+            &LexBound::PosInf,
+            &LexBound::PosInf
+        ));
         assert!(LexBound::range_is_empty(&max, &min));
-        assert!(!LexBound::range_is_empty(&LexBound::NegInf, &LexBound::PosInf));
+        assert!(!LexBound::range_is_empty(
+            &LexBound::NegInf,
+            &LexBound::PosInf
+        ));
         // Mixed scores: the listpack walk stops where the max bound first fails.
         let mut m = ZSet::new();
         m.insert(b"a", 0.0);
@@ -1002,8 +1017,12 @@ mod tests {
                     let n = rng.gen_range(0..100);
                     let got: Vec<Vec<u8>> =
                         z.range(start, n, false).map(|(m, _)| m.to_vec()).collect();
-                    let exp: Vec<Vec<u8>> =
-                        want.iter().skip(start).take(n).map(|(m, _)| m.clone()).collect();
+                    let exp: Vec<Vec<u8>> = want
+                        .iter()
+                        .skip(start)
+                        .take(n)
+                        .map(|(m, _)| m.clone())
+                        .collect();
                     assert_eq!(got, exp);
                     if start < want.len() {
                         let got: Vec<Vec<u8>> =
