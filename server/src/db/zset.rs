@@ -784,14 +784,23 @@ impl ZSet {
 
     /// Bytes owned beyond the `ZSet` struct itself (MEMORY USAGE, eviction accounting).
     pub fn heap_size(&self) -> usize {
-        let mut total = self.slots.capacity() * std::mem::size_of::<Slot>()
-            + self.free.capacity() * 4
-            + self.dict.capacity() * 5
-            + self.tree.len * 6;
-        for s in &self.slots {
-            total += s.member.heap_size();
+        fn node_size(n: &Node) -> usize {
+            match n {
+                Node::Leaf(v) => v.capacity() * 4,
+                Node::Inner(i) => {
+                    i.kids.capacity() * std::mem::size_of::<Node>()
+                        + i.counts.capacity() * 8
+                        + i.firsts.capacity() * 4
+                        + i.kids.iter().map(node_size).sum::<usize>()
+                }
+            }
         }
-        total
+        let members: usize = self.slots.iter().map(|s| s.member.heap_size()).sum();
+        self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.free.capacity() * 4
+            + self.dict.allocation_size()
+            + node_size(&self.tree.root)
+            + members
     }
 }
 
@@ -1145,6 +1154,19 @@ mod tests {
             }
             check(&z, &model);
         }
+    }
+
+    #[test]
+    fn memory_per_element_is_small() {
+        let mut z = ZSet::new();
+        let n = 100_000;
+        for i in 0..n {
+            z.insert(format!("member:{i}").as_bytes(), (i % 1000) as f64);
+        }
+        let per = z.heap_size() / n;
+        // Slot 32 + table ~5-10 + leaf ~5-8; Redis's skiplist encoding needs ~100.
+        eprintln!("zset heap bytes per element: {per}");
+        assert!(per <= 64, "{per} bytes per element");
     }
 
     #[test]
