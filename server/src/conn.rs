@@ -39,24 +39,40 @@ async fn serve_inner(
     let mut batch: Vec<Vec<Bytes>> = Vec::new();
     let handle = client.handle.clone();
     loop {
+        let config = shared.config();
         if rbuf.capacity() - rbuf.len() < 1024 {
-            rbuf.reserve(READ_CHUNK.max(decoder.bulk_remaining(&rbuf).unwrap_or(0)));
+            // Size the read for a big bulk in one go, but never past the query buffer
+            // limit: a client announcing a huge bulk does not get to reserve it.
+            let want = decoder.bulk_remaining(&rbuf).unwrap_or(0).min(
+                (config.client_query_buffer_limit as usize).saturating_add(1),
+            );
+            rbuf.reserve(READ_CHUNK.max(want));
         }
-        let timeout = shared.config().timeout;
         let n = tokio::select! {
             r = stream.read_buf(&mut rbuf) => r?,
             _ = handle.kill.notified() => return Ok(()),
-            _ = idle_timeout(timeout) => return Ok(()),
+            _ = idle_timeout(config.timeout) => {
+                tracing::debug!("Closing idle client id={}", client.id);
+                return Ok(());
+            }
         };
         if n == 0 || handle.killed.load(Ordering::Relaxed) {
             return Ok(());
         }
-        shared
-            .stats
+        let stats = &shared.stats;
+        stats
             .total_net_input_bytes
             .fetch_add(n as u64, Ordering::Relaxed);
+        stats.total_reads_processed.fetch_add(1, Ordering::Relaxed);
+        stats
+            .client_recent_max_input_buffer
+            .fetch_max(rbuf.len(), Ordering::Relaxed);
 
         let config = shared.config();
+        // requirepass cleared at runtime: the default user no longer needs a password.
+        if !client.authenticated && config.requirepass.is_none() {
+            client.authenticated = true;
+        }
         let limits = RequestLimits {
             proto_max_bulk_len: config.proto_max_bulk_len,
             authenticated: client.authenticated,
@@ -75,12 +91,12 @@ async fn serve_inner(
         let pending = rbuf.len() + decoder.pending_bytes();
         if pending as u64 > config.client_query_buffer_limit {
             tracing::warn!(
-                "Closing client that reached max query buffer length: id={} addr={}",
+                "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
                 client.id,
-                client.handle.addr
+                client.handle.addr,
+                String::from_utf8_lossy(&rbuf[..rbuf.len().min(64)])
             );
-            shared
-                .stats
+            stats
                 .client_query_buffer_limit_disconnections
                 .fetch_add(1, Ordering::Relaxed);
             return Ok(());
@@ -98,10 +114,10 @@ async fn serve_inner(
         }
         if !wbuf.is_empty() {
             stream.write_all(&wbuf).await?;
-            shared
-                .stats
+            stats
                 .total_net_output_bytes
                 .fetch_add(wbuf.len() as u64, Ordering::Relaxed);
+            stats.total_writes_processed.fetch_add(1, Ordering::Relaxed);
             wbuf.clear();
             if wbuf.capacity() > 1 << 20 {
                 wbuf = BytesMut::with_capacity(READ_CHUNK);
@@ -111,7 +127,10 @@ async fn serve_inner(
             return Ok(());
         }
         if client.monitor {
-            return monitor_loop(shared, stream, client).await;
+            monitor_loop(shared, stream, client).await?;
+            if client.close_after_reply || client.monitor {
+                return Ok(());
+            }
         }
     }
 }
@@ -124,24 +143,34 @@ async fn idle_timeout(secs: u64) {
     }
 }
 
-/// Waits while CLIENT PAUSE applies to this batch.
-async fn wait_pause(shared: &Shared, batch: &[Vec<Bytes>]) {
+/// Waits while CLIENT PAUSE applies to this batch: ALL holds every command, WRITE holds
+/// batches with a command that may write or replicate (Redis's blockPostponeClient).
+async fn wait_pause(shared: &Shared, client: &ClientState, batch: &[Vec<Bytes>]) {
     loop {
         let p = *shared.pause.lock();
         let now = crate::util::now_ms();
-        if p.until_ms <= now {
+        if p.until_ms <= now || client.handle.killed.load(Ordering::Relaxed) {
             return;
         }
         if p.write_only {
-            let any_write = batch
-                .iter()
-                .any(|argv| cmd::lookup(&argv[0]).is_some_and(|r| r.spec.is_write()));
+            let any_write = batch.iter().any(|argv| {
+                cmd::lookup(&argv[0])
+                    .is_some_and(|r| r.spec.flags & (cmd::WRITE | cmd::MAY_REPLICATE) != 0)
+            });
             if !any_write {
                 return;
             }
         }
         let wait = Duration::from_millis((p.until_ms - now) as u64);
-        let _ = tokio::time::timeout(wait, shared.unpause.notified()).await;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shared.unpause.notified() => {}
+            _ = client.handle.kill.notified() => {
+                // Leave the permit for the read loop, which closes the connection.
+                client.handle.kill.notify_one();
+                return;
+            }
+        }
     }
 }
 
@@ -152,7 +181,7 @@ async fn run_batch(
     wbuf: &mut BytesMut,
 ) {
     if shared.pause.lock().until_ms > 0 {
-        wait_pause(shared, batch).await;
+        wait_pause(shared, client, batch).await;
     }
     let config = shared.config();
     let now = crate::util::now_ms();
@@ -169,7 +198,13 @@ async fn run_batch(
         };
         for argv in batch.drain(..) {
             let reply = cmd::dispatch(&mut ctx, &argv);
-            encode(&reply, ctx.client.resp, wbuf);
+            if let Some(text) = error_text(&reply) {
+                ctx.state.record_error(text);
+            }
+            if !ctx.client.replies_suppressed() {
+                encode(&reply, ctx.client.resp, wbuf);
+            }
+            ctx.client.after_command();
             last_cmd = Some(argv);
             if ctx.client.close_after_reply || ctx.client.monitor {
                 break;
@@ -187,6 +222,20 @@ async fn run_batch(
     }
 }
 
+/// The text of an error reply (after `-`), for INFO errorstats.
+fn error_text(r: &Reply) -> Option<&[u8]> {
+    match r {
+        Reply::Error(b) => Some(&b[..]),
+        Reply::Raw(b) if b.first() == Some(&b'-') => {
+            let end = b.len().saturating_sub(2).max(1);
+            Some(&b[1..end])
+        }
+        _ => None,
+    }
+}
+
+/// MONITOR mode: stream the feed until the client quits, resets or is killed. Returns
+/// with `client.monitor` cleared after RESET; the caller resumes the normal loop.
 async fn monitor_loop(
     shared: &Shared,
     stream: &mut TcpStream,
@@ -205,10 +254,32 @@ async fn monitor_loop(
             },
             r = stream.read_buf(&mut rbuf) => {
                 if r? == 0 { return Ok(()); }
-                // A monitor may still send QUIT/RESET; anything else is ignored as in Redis.
+                // A monitor may still send QUIT or RESET; anything else is ignored as in
+                // Redis (a monitor's replies would interleave with the feed).
                 while let Ok(Some(argv)) = decoder.decode(&mut rbuf, &RequestLimits::default()) {
                     if cmd::args::eq_ic(&argv[0], "quit") {
                         stream.write_all(b"+OK\r\n").await?;
+                        client.close_after_reply = true;
+                        return Ok(());
+                    }
+                    if cmd::args::eq_ic(&argv[0], "reset") {
+                        shared.monitor_count.fetch_sub(1, Ordering::Relaxed);
+                        client.monitor = false;
+                        client.handle.info.lock().monitor = false;
+                        let reply = {
+                            let mut state = shared.state.lock();
+                            let mut ctx = Ctx {
+                                shared,
+                                state: &mut state,
+                                client,
+                                config: shared.config(),
+                                now_ms: crate::util::now_ms(),
+                            };
+                            cmd::dispatch(&mut ctx, &argv)
+                        };
+                        let mut out = BytesMut::new();
+                        encode(&reply, client.resp, &mut out);
+                        stream.write_all(&out).await?;
                         return Ok(());
                     }
                 }
