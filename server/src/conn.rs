@@ -14,11 +14,11 @@ use tokio::net::TcpStream;
 
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Serves a connection until it closes, is killed, or errs.
+/// Serves a connection until it closes, is killed, or errs. The listener has already
+/// registered the client; it is unregistered here.
 pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, state: ClientState) {
     let mut client = state;
     let id = client.id;
-    shared.register_client(client.handle.clone());
     if let Err(e) = serve_inner(&shared, &mut stream, &mut client).await {
         tracing::debug!("client {id} closed: {e}");
     }

@@ -735,6 +735,9 @@ pub static COMMANDS: &[CommandSpec] = &[
 #[cfg(test)]
 mod tests {
     use crate::cmd::testkit::*;
+    use bytes::Bytes;
+    use rill_protocol::{Reply, RespVersion};
+    use std::sync::atomic::Ordering;
 
     #[test]
     fn ping_echo_select() {
@@ -758,6 +761,310 @@ mod tests {
         assert_eq!(
             t.resp(&["NOPE", "a", "b"]),
             "-ERR unknown command 'NOPE', with args beginning with: 'a' 'b' \r\n"
+        );
+    }
+
+    fn with_pass() -> TestDb {
+        let c = crate::config::Config::from_args(&["--requirepass".into(), "secret".into()])
+            .unwrap();
+        TestDb::with_config(c)
+    }
+
+    #[test]
+    fn auth_and_noauth() {
+        let mut t = with_pass();
+        assert_eq!(t.resp(&["PING"]), "-NOAUTH Authentication required.\r\n");
+        assert!(t.resp(&["HELLO", "3"]).starts_with(
+            "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option"
+        ));
+        assert_eq!(
+            t.resp(&["AUTH", "nope"]),
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+        );
+        assert_eq!(
+            t.resp(&["AUTH", "bob", "secret"]),
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+        );
+        assert_eq!(t.resp(&["AUTH", "a", "b", "c"]), "-ERR syntax error\r\n");
+        assert_eq!(t.resp(&["AUTH", "secret"]), "+OK\r\n");
+        assert_eq!(t.resp(&["PING"]), "+PONG\r\n");
+        // RESET drops authentication when a password is required.
+        assert_eq!(t.resp(&["RESET"]), "+RESET\r\n");
+        assert_eq!(t.resp(&["PING"]), "-NOAUTH Authentication required.\r\n");
+        // HELLO AUTH authenticates, and SETNAME applies only after it succeeds.
+        assert!(t
+            .resp(&["HELLO", "2", "AUTH", "default", "bad", "SETNAME", "x"])
+            .starts_with("-WRONGPASS"));
+        assert_eq!(t.client.name, "");
+        let r = t.resp(&["HELLO", "2", "AUTH", "default", "secret", "SETNAME", "x"]);
+        assert!(r.starts_with("*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n"), "{r}");
+        assert_eq!(t.resp(&["CLIENT", "GETNAME"]), "$1\r\nx\r\n");
+    }
+
+    #[test]
+    fn auth_without_password_configured() {
+        let mut t = TestDb::new();
+        assert_eq!(
+            t.resp(&["AUTH", "x"]),
+            "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n"
+        );
+        // The default user is nopass: any password works with a username.
+        assert_eq!(t.resp(&["AUTH", "default", "whatever"]), "+OK\r\n");
+    }
+
+    #[test]
+    fn hello_errors_and_reply() {
+        let mut t = TestDb::new();
+        assert_eq!(
+            t.resp(&["HELLO", "4"]),
+            "-NOPROTO unsupported protocol version\r\n"
+        );
+        assert_eq!(
+            t.resp(&["HELLO", "x"]),
+            "-ERR Protocol version is not an integer or out of range\r\n"
+        );
+        assert_eq!(
+            t.resp(&["HELLO", "3", "AUTH", "a"]),
+            "-ERR Syntax error in HELLO option 'AUTH'\r\n"
+        );
+        assert_eq!(
+            t.resp(&["HELLO", "3", "SETNAME", "a b"]),
+            "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+        );
+        assert_eq!(t.client.resp, RespVersion::Resp2, "failed HELLO keeps RESP2");
+        let id = t.client.id;
+        match t.run(&["HELLO", "3"]) {
+            Reply::Map(m) => {
+                let keys: Vec<_> = m.iter().map(|(k, _)| k.clone()).collect();
+                assert_eq!(
+                    keys,
+                    ["server", "version", "proto", "id", "mode", "role", "modules"]
+                        .iter()
+                        .map(|s| bulk(s))
+                        .collect::<Vec<_>>()
+                );
+                assert_eq!(m[1].1, bulk("7.0.15"));
+                assert_eq!(m[2].1, int(3));
+                assert_eq!(m[3].1, int(id as i64));
+            }
+            r => panic!("{r:?}"),
+        }
+        assert_eq!(t.client.resp, RespVersion::Resp3);
+    }
+
+    #[test]
+    fn client_basics() {
+        let mut t = TestDb::new();
+        assert_eq!(t.run(&["CLIENT", "ID"]), int(t.client.id as i64));
+        assert_eq!(t.resp(&["CLIENT", "GETNAME"]), "$-1\r\n");
+        assert_eq!(t.resp(&["CLIENT", "SETNAME", "conn-1"]), "+OK\r\n");
+        assert_eq!(t.resp(&["CLIENT", "GETNAME"]), "$6\r\nconn-1\r\n");
+        assert_eq!(t.resp(&["CLIENT", "SETNAME", ""]), "+OK\r\n");
+        assert_eq!(t.resp(&["CLIENT", "GETNAME"]), "$-1\r\n");
+        assert_eq!(
+            t.resp(&["CLIENT", "SETINFO", "lib-name", "redis-py"]),
+            "-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n"
+        );
+        assert_eq!(
+            t.resp(&["CLIENT"]),
+            "-ERR wrong number of arguments for 'client' command\r\n"
+        );
+        assert_eq!(
+            t.resp(&["CLIENT", "ID", "x"]),
+            "-ERR wrong number of arguments for 'client|id' command\r\n"
+        );
+        let help = t.resp(&["CLIENT", "HELP"]);
+        assert!(help.starts_with(
+            "*48\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+CACHING (YES|NO)\r\n"
+        ));
+        assert!(help.ends_with("+HELP\r\n+    Prints this help.\r\n"));
+    }
+
+    #[test]
+    fn client_kill_and_list_errors() {
+        let mut t = TestDb::new();
+        let cases = [
+            (vec!["CLIENT", "KILL", "1.2.3.4:5"], "-ERR No such client\r\n"),
+            (vec!["CLIENT", "KILL", "ID", "999"], ":0\r\n"),
+            (
+                vec!["CLIENT", "KILL", "ID", "0"],
+                "-ERR client-id should be greater than 0\r\n",
+            ),
+            (vec!["CLIENT", "KILL", "foo", "bar"], "-ERR syntax error\r\n"),
+            (
+                vec!["CLIENT", "KILL", "TYPE", "foo"],
+                "-ERR Unknown client type 'foo'\r\n",
+            ),
+            (
+                vec!["CLIENT", "KILL", "SKIPME", "maybe"],
+                "-ERR syntax error\r\n",
+            ),
+            (vec!["CLIENT", "KILL", "MAXAGE", "1"], "-ERR syntax error\r\n"),
+            (
+                vec!["CLIENT", "KILL", "USER", "nobody"],
+                "-ERR No such user 'nobody'\r\n",
+            ),
+            (
+                vec!["CLIENT", "LIST", "TYPE", "foo"],
+                "-ERR Unknown client type 'foo'\r\n",
+            ),
+            (vec!["CLIENT", "LIST", "ID"], "-ERR syntax error\r\n"),
+            (
+                vec!["CLIENT", "LIST", "ID", "1", "x"],
+                "-ERR Invalid client ID\r\n",
+            ),
+            (vec!["CLIENT", "LIST", "ID", "99999"], "$0\r\n\r\n"),
+            (
+                vec!["CLIENT", "PAUSE", "x"],
+                "-ERR timeout is not an integer or out of range\r\n",
+            ),
+            (
+                vec!["CLIENT", "PAUSE", "-1"],
+                "-ERR timeout is negative\r\n",
+            ),
+            (
+                vec!["CLIENT", "PAUSE", "10", "foo"],
+                "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n",
+            ),
+            (
+                vec!["CLIENT", "PAUSE", "10", "WRITE", "x"],
+                "-ERR unknown subcommand or wrong number of arguments for 'PAUSE'. Try CLIENT HELP.\r\n",
+            ),
+            (
+                vec!["CLIENT", "NO-EVICT", "maybe"],
+                "-ERR syntax error\r\n",
+            ),
+            (
+                vec!["CLIENT", "UNBLOCK", "1", "foo"],
+                "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n",
+            ),
+        ];
+        for (argv, want) in cases {
+            assert_eq!(t.resp(&argv), want, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn client_kill_self_old_form_closes_after_reply() {
+        let mut t = TestDb::new();
+        t.shared.register_client(t.client.handle.clone());
+        // New form skips the caller by default.
+        assert_eq!(t.resp(&["CLIENT", "KILL", "ADDR", "127.0.0.1:1"]), ":0\r\n");
+        assert!(!t.client.close_after_reply);
+        assert_eq!(t.resp(&["CLIENT", "KILL", "127.0.0.1:1"]), "+OK\r\n");
+        assert!(t.client.close_after_reply);
+    }
+
+    #[test]
+    fn client_list_and_info_lines() {
+        let mut t = TestDb::new();
+        t.shared.register_client(t.client.handle.clone());
+        t.resp(&["CLIENT", "SETNAME", "me"]);
+        t.resp(&["SELECT", "2"]);
+        t.resp(&["CLIENT", "NO-EVICT", "on"]);
+        let id = t.client.id;
+        let Reply::Verbatim("txt", b) = t.run(&["CLIENT", "LIST"]) else {
+            panic!()
+        };
+        let line = String::from_utf8(b.to_vec()).unwrap();
+        assert!(line.ends_with('\n'));
+        assert!(
+            line.starts_with(&format!(
+                "id={id} addr=127.0.0.1:1 laddr=127.0.0.1:6379 fd="
+            )),
+            "{line}"
+        );
+        for f in [" name=me ", " flags=e ", " db=2 ", " cmd=client|list ", " resp=2"] {
+            assert!(line.contains(f), "{f} in {line}");
+        }
+        let Reply::Verbatim("txt", b) = t.run(&["CLIENT", "LIST", "TYPE", "normal"]) else {
+            panic!()
+        };
+        assert_eq!(b.iter().filter(|&&c| c == b'\n').count(), 1);
+        let Reply::Verbatim("txt", b) = t.run(&["CLIENT", "LIST", "TYPE", "pubsub"]) else {
+            panic!()
+        };
+        assert!(b.is_empty());
+        let Reply::Verbatim("txt", b) = t.run(&["CLIENT", "INFO"]) else {
+            panic!()
+        };
+        assert!(String::from_utf8_lossy(&b).contains(" cmd=client|info "));
+    }
+
+    #[test]
+    fn client_reply_modes() {
+        let mut t = TestDb::new();
+        // The connection loop drops replies while these flags say so.
+        assert_eq!(t.run(&["CLIENT", "REPLY", "SKIP"]), Reply::Raw(Bytes::new()));
+        assert!(t.client.reply_skip_next);
+        t.client.after_command();
+        assert!(t.client.replies_suppressed());
+        t.client.after_command();
+        assert!(!t.client.replies_suppressed());
+        t.run(&["CLIENT", "REPLY", "OFF"]);
+        assert!(t.client.replies_suppressed());
+        assert_eq!(t.resp(&["CLIENT", "REPLY", "ON"]), "+OK\r\n");
+        assert!(!t.client.replies_suppressed());
+        assert_eq!(t.resp(&["CLIENT", "REPLY", "x"]), "-ERR syntax error\r\n");
+    }
+
+    #[test]
+    fn client_pause_sets_and_clears() {
+        let mut t = TestDb::new();
+        assert_eq!(t.resp(&["CLIENT", "PAUSE", "100000", "WRITE"]), "+OK\r\n");
+        let p = *t.shared.pause.lock();
+        assert!(p.write_only && p.until_ms >= t.now_ms + 100000);
+        // A later PAUSE replaces the earlier one, as in Redis 7.0.
+        assert_eq!(t.resp(&["CLIENT", "PAUSE", "5"]), "+OK\r\n");
+        let p = *t.shared.pause.lock();
+        assert!(!p.write_only && p.until_ms <= t.now_ms + 5);
+        assert_eq!(t.resp(&["CLIENT", "UNPAUSE"]), "+OK\r\n");
+        assert_eq!(t.shared.pause.lock().until_ms, 0);
+    }
+
+    #[test]
+    fn reset_clears_connection_state() {
+        let mut t = TestDb::new();
+        t.run(&["HELLO", "3", "SETNAME", "n"]);
+        t.run(&["SELECT", "3"]);
+        t.run(&["CLIENT", "NO-EVICT", "on"]);
+        t.run(&["MONITOR"]);
+        assert_eq!(t.shared.monitor_count.load(Ordering::Relaxed), 1);
+        assert_eq!(t.resp(&["RESET"]), "+RESET\r\n");
+        assert_eq!(t.client.db, 0);
+        assert_eq!(t.client.resp, RespVersion::Resp2);
+        assert_eq!(t.client.name, "");
+        assert!(!t.client.monitor);
+        assert_eq!(t.shared.monitor_count.load(Ordering::Relaxed), 0);
+        assert!(!t.client.handle.no_evict.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn swapdb_moves_data() {
+        let mut t = TestDb::new();
+        t.resp(&["SELECT", "1"]);
+        t.client.db = 1;
+        t.shared.state.lock().store.dbs[1].set(
+            b"k",
+            crate::db::Value::Str(crate::db::SBytes::from("v")),
+            false,
+        );
+        assert_eq!(t.resp(&["DBSIZE"]), ":1\r\n");
+        assert_eq!(t.resp(&["SWAPDB", "0", "1"]), "+OK\r\n");
+        assert_eq!(t.resp(&["DBSIZE"]), ":0\r\n");
+        t.resp(&["SELECT", "0"]);
+        assert_eq!(t.resp(&["DBSIZE"]), ":1\r\n");
+        assert_eq!(
+            t.resp(&["SWAPDB", "0", "x"]),
+            "-ERR invalid second DB index\r\n"
+        );
+        assert_eq!(
+            t.resp(&["SWAPDB", "x", "0"]),
+            "-ERR invalid first DB index\r\n"
+        );
+        assert_eq!(
+            t.resp(&["SWAPDB", "0", "16"]),
+            "-ERR DB index is out of range\r\n"
         );
     }
 }

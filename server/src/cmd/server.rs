@@ -1379,3 +1379,303 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Depends on subcommand.",
         ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::testkit::*;
+
+    fn info(t: &mut TestDb, args: &[&str]) -> String {
+        let mut argv = vec!["INFO"];
+        argv.extend_from_slice(args);
+        match t.run(&argv) {
+            Reply::Verbatim("txt", b) => String::from_utf8(b.to_vec()).unwrap(),
+            r => panic!("{r:?}"),
+        }
+    }
+
+    fn headers(s: &str) -> Vec<&str> {
+        s.lines().filter(|l| l.starts_with("# ")).collect()
+    }
+
+    #[test]
+    fn info_sections() {
+        let mut t = TestDb::new();
+        assert_eq!(
+            headers(&info(&mut t, &[])),
+            [
+                "# Server",
+                "# Clients",
+                "# Memory",
+                "# Persistence",
+                "# Stats",
+                "# Replication",
+                "# CPU",
+                "# Modules",
+                "# Errorstats",
+                "# Cluster",
+                "# Keyspace"
+            ]
+        );
+        let all = info(&mut t, &["all"]);
+        assert!(headers(&all).contains(&"# Commandstats"));
+        assert!(headers(&all).contains(&"# Latencystats"));
+        assert_eq!(headers(&info(&mut t, &["everything"])), headers(&all));
+        // Output order is the server's, whatever the request order; names ignore case.
+        assert_eq!(
+            headers(&info(&mut t, &["KEYSPACE", "server"])),
+            ["# Server", "# Keyspace"]
+        );
+        assert_eq!(info(&mut t, &["nosuchsection"]), "");
+        let c = info(&mut t, &["clients", "keyspace"]);
+        assert!(c.starts_with("# Clients\r\nconnected_clients:"), "{c}");
+        assert!(c.contains("\r\n\r\n# Keyspace\r\n"), "{c}");
+        assert!(c.ends_with("\r\n"));
+        let s = info(&mut t, &["server"]);
+        for f in [
+            "redis_version:7.0.15\r\n",
+            "redis_mode:standalone\r\n",
+            "arch_bits:64\r\n",
+            "tcp_port:",
+            "run_id:",
+            "uptime_in_days:0\r\n",
+            "hz:10\r\n",
+            "configured_hz:10\r\n",
+            "executable:",
+            "config_file:",
+        ] {
+            assert!(s.contains(f), "{f}");
+        }
+        let r = info(&mut t, &["replication"]);
+        assert!(r.contains("role:master\r\nconnected_slaves:0\r\n"));
+        assert!(r.contains("master_repl_offset:0\r\n"));
+    }
+
+    #[test]
+    fn info_stats_and_keyspace() {
+        let mut t = TestDb::new();
+        t.shared.state.lock().store.dbs[0].set(
+            b"k",
+            crate::db::Value::Str(crate::db::SBytes::from("v")),
+            false,
+        );
+        t.run(&["PING"]);
+        t.run(&["NOSUCH"]);
+        let ks = info(&mut t, &["keyspace"]);
+        assert_eq!(ks, "# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n");
+        let cs = info(&mut t, &["commandstats"]);
+        assert!(
+            cs.contains("cmdstat_ping:calls=1,usec="),
+            "{cs}"
+        );
+        assert!(cs.contains(",rejected_calls=0,failed_calls=0\r\n"));
+        t.run(&["CLIENT", "PAUSE", "x"]);
+        let cs = info(&mut t, &["commandstats"]);
+        assert!(cs.contains("cmdstat_client|pause:calls=1,"), "{cs}");
+        assert!(cs.contains("failed_calls=1"), "{cs}");
+        let ls = info(&mut t, &["latencystats"]);
+        assert!(
+            ls.contains("latency_percentiles_usec_ping:p50="),
+            "{ls}"
+        );
+        assert!(ls.contains(",p99=") && ls.contains(",p99.9="));
+    }
+
+    #[test]
+    fn errorstats_count_codes() {
+        let mut st = crate::shared::State::new(1);
+        st.record_error(b"ERR unknown command 'x'");
+        st.record_error(b"WRONGTYPE Operation against a key");
+        st.record_error(b"boom");
+        assert_eq!(st.errorstats.get("ERR"), Some(&2));
+        assert_eq!(st.errorstats.get("WRONGTYPE"), Some(&1));
+        assert_eq!(st.total_error_replies, 3);
+    }
+
+    #[test]
+    fn slowlog_records_and_redacts() {
+        let c = crate::config::Config::from_args(&[
+            "--slowlog-log-slower-than".into(),
+            "0".into(),
+            "--slowlog-max-len".into(),
+            "3".into(),
+        ])
+        .unwrap();
+        let mut t = TestDb::with_config(c);
+        t.resp(&["SLOWLOG", "RESET"]);
+        t.resp(&["AUTH", "default", "pw"]);
+        t.resp(&["CLIENT", "SETNAME", "nm"]);
+        let long = "x".repeat(200);
+        t.resp(&["ECHO", &long]);
+        let Reply::Array(entries) = t.run(&["SLOWLOG", "GET", "-1"]) else {
+            panic!()
+        };
+        // The SLOWLOG GET above is not in its own reply; max-len 3 keeps the newest three.
+        assert_eq!(entries.len(), 3);
+        let Reply::Array(e) = &entries[0] else {
+            panic!()
+        };
+        assert_eq!(e.len(), 6);
+        assert_eq!(
+            e[3],
+            Reply::Array(vec![
+                bulk("ECHO"),
+                bulk(&format!("{}... (72 more bytes)", &long[..128]))
+            ])
+        );
+        assert_eq!(e[4], bulk("127.0.0.1:1"));
+        assert_eq!(e[5], bulk("nm"));
+        let Reply::Array(auth) = &entries[2] else {
+            panic!()
+        };
+        assert_eq!(auth[3], arr(&["AUTH", "(redacted)", "(redacted)"]));
+        assert_eq!(t.resp(&["SLOWLOG", "LEN"]), ":3\r\n");
+        assert_eq!(t.resp(&["SLOWLOG", "RESET"]), "+OK\r\n");
+        assert_eq!(t.resp(&["SLOWLOG", "LEN"]), ":1\r\n");
+        assert_eq!(
+            t.resp(&["SLOWLOG", "GET", "-2"]),
+            "-ERR count should be greater than or equal to -1\r\n"
+        );
+    }
+
+    #[test]
+    fn slowlog_many_arguments() {
+        let c = crate::config::Config::from_args(&["--slowlog-log-slower-than".into(), "0".into()])
+            .unwrap();
+        let mut t = TestDb::with_config(c);
+        let mut argv = vec!["PING".to_string()];
+        argv.extend((0..40).map(|i| i.to_string()));
+        let argv: Vec<&str> = argv.iter().map(|s| s.as_str()).collect();
+        t.run(&argv);
+        let Reply::Array(entries) = t.run(&["SLOWLOG", "GET", "1"]) else {
+            panic!()
+        };
+        let Reply::Array(e) = &entries[0] else {
+            panic!()
+        };
+        let Reply::Array(args) = &e[3] else { panic!() };
+        assert_eq!(args.len(), 32);
+        assert_eq!(args[31], bulk("... (10 more arguments)"));
+    }
+
+    #[test]
+    fn latency_events_and_replies() {
+        let mut t = TestDb::new();
+        {
+            let mut st = t.shared.state.lock();
+            st.latency_add("command", 1000, 20);
+            st.latency_add("command", 1000, 30);
+            st.latency_add("command", 1001, 10);
+        }
+        assert_eq!(
+            t.run(&["LATENCY", "LATEST"]),
+            Reply::Array(vec![Reply::Array(vec![
+                bulk("command"),
+                int(1001),
+                int(10),
+                int(30)
+            ])])
+        );
+        assert_eq!(
+            t.run(&["LATENCY", "HISTORY", "command"]),
+            Reply::Array(vec![
+                Reply::Array(vec![int(1000), int(30)]),
+                Reply::Array(vec![int(1001), int(10)])
+            ])
+        );
+        assert_eq!(
+            t.resp(&["LATENCY", "GRAPH", "nope"]),
+            "-ERR No samples available for event 'nope'\r\n"
+        );
+        assert_eq!(t.resp(&["LATENCY", "RESET", "command", "x"]), ":1\r\n");
+        assert_eq!(t.resp(&["LATENCY", "LATEST"]), "*0\r\n");
+        assert!(t
+            .resp(&["LATENCY", "DOCTOR"])
+            .contains("I'm sorry, Dave, I can't do that. Latency monitoring is disabled"));
+    }
+
+    #[test]
+    fn latency_histogram_reply() {
+        let mut t = TestDb::new();
+        t.run(&["PING"]);
+        t.run(&["PING"]);
+        match t.run(&["LATENCY", "HISTOGRAM", "ping", "nosuch"]) {
+            Reply::Map(m) => {
+                assert_eq!(m.len(), 1);
+                assert_eq!(m[0].0, bulk("ping"));
+                let Reply::Map(f) = &m[0].1 else { panic!() };
+                assert_eq!(f[0], (bulk("calls"), int(2)));
+            }
+            r => panic!("{r:?}"),
+        }
+    }
+
+    #[test]
+    fn histogram_math() {
+        let mut h = LatencyHistogram::default();
+        for us in [1, 5, 5, 5, 40, 1000] {
+            h.record(us);
+        }
+        assert_eq!(h.percentile(50.0), 5);
+        assert_eq!(h.percentile(100.0), 1007);
+        assert_eq!(h.count_le(5), 4);
+        assert_eq!(h.count_le(1), 1);
+        // Redis prints 5µs as 5.023 (HdrHistogram's highest equivalent value).
+        assert_eq!(format!("{:.3}", hdr_equivalent_us(5)), "5.023");
+        assert_eq!(format!("{:.3}", hdr_equivalent_us(0)), "1.003");
+    }
+
+    #[test]
+    fn debug_is_refused_by_default() {
+        let mut t = TestDb::new();
+        assert_eq!(
+            t.resp(&["DEBUG", "SLEEP", "0"]),
+            format!("-ERR {DEBUG_NOT_ALLOWED}\r\n")
+        );
+        let local: std::net::SocketAddr = "127.0.0.1:5".parse().unwrap();
+        let remote: std::net::SocketAddr = "10.0.0.1:5".parse().unwrap();
+        assert!(debug_allowed("yes", remote));
+        assert!(debug_allowed("local", local));
+        assert!(!debug_allowed("local", remote));
+        assert!(!debug_allowed("no", local));
+        assert!(!debug_allowed("", local));
+    }
+
+    #[test]
+    fn flush_and_misc() {
+        let mut t = TestDb::new();
+        for db in 0..2 {
+            t.shared.state.lock().store.dbs[db].set(
+                b"k",
+                crate::db::Value::Str(crate::db::SBytes::from("v")),
+                false,
+            );
+        }
+        assert_eq!(t.resp(&["FLUSHDB", "x"]), "-ERR syntax error\r\n");
+        assert_eq!(t.resp(&["FLUSHDB", "ASYNC"]), "+OK\r\n");
+        assert_eq!(t.resp(&["DBSIZE"]), ":0\r\n");
+        assert_eq!(t.shared.state.lock().store.dbs[1].len(), 1);
+        assert_eq!(t.resp(&["FLUSHALL", "SYNC", "ASYNC"]), "-ERR syntax error\r\n");
+        assert_eq!(t.resp(&["FLUSHALL"]), "+OK\r\n");
+        assert_eq!(t.shared.state.lock().store.dbs[1].len(), 0);
+        let Reply::Array(tm) = t.run(&["TIME"]) else {
+            panic!()
+        };
+        let Reply::Bulk(secs) = &tm[0] else { panic!() };
+        let secs: i64 = std::str::from_utf8(secs).unwrap().parse().unwrap();
+        assert!((secs - t.now_ms / 1000).abs() <= 2);
+        assert_eq!(t.resp(&["SHUTDOWN", "ABORT"]), "-ERR No shutdown in progress.\r\n");
+        assert_eq!(t.resp(&["SHUTDOWN", "NOSAVE", "SAVE"]), "-ERR syntax error\r\n");
+        assert_eq!(t.resp(&["SHUTDOWN", "NOSAVE"]), "");
+        assert!(t.shared.shutting_down.load(Ordering::SeqCst));
+        assert!(t.client.close_after_reply);
+    }
+
+    #[test]
+    fn bytes_human() {
+        assert_eq!(bytes_to_human(0), "0B");
+        assert_eq!(bytes_to_human(1023), "1023B");
+        assert_eq!(bytes_to_human(941064), "919.01K");
+        assert_eq!(bytes_to_human(7024640), "6.70M");
+    }
+}
