@@ -43,9 +43,10 @@ async fn serve_inner(
         if rbuf.capacity() - rbuf.len() < 1024 {
             // Size the read for a big bulk in one go, but never past the query buffer
             // limit: a client announcing a huge bulk does not get to reserve it.
-            let want = decoder.bulk_remaining(&rbuf).unwrap_or(0).min(
-                (config.client_query_buffer_limit as usize).saturating_add(1),
-            );
+            let want = decoder
+                .bulk_remaining(&rbuf)
+                .unwrap_or(0)
+                .min((config.client_query_buffer_limit as usize).saturating_add(1));
             rbuf.reserve(READ_CHUNK.max(want));
         }
         let n = tokio::select! {

@@ -296,9 +296,8 @@ fn client_list(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     ctx.client.handle.info.lock().last_cmd = "client|list".into();
     let clients: Vec<_> = ctx.shared.clients.lock().values().cloned().collect();
     if argv.len() == 4 && eq_ic(&argv[2], "type") {
-        let t = client_type_by_name(&argv[3]).ok_or_else(|| {
-            CmdError::err(format!("Unknown client type '{}'", lossy(&argv[3])))
-        })?;
+        let t = client_type_by_name(&argv[3])
+            .ok_or_else(|| CmdError::err(format!("Unknown client type '{}'", lossy(&argv[3]))))?;
         let sel: Vec<_> = clients
             .into_iter()
             .filter(|h| client_type(h) == t)
@@ -765,8 +764,8 @@ mod tests {
     }
 
     fn with_pass() -> TestDb {
-        let c = crate::config::Config::from_args(&["--requirepass".into(), "secret".into()])
-            .unwrap();
+        let c =
+            crate::config::Config::from_args(&["--requirepass".into(), "secret".into()]).unwrap();
         TestDb::with_config(c)
     }
 
@@ -797,7 +796,10 @@ mod tests {
             .starts_with("-WRONGPASS"));
         assert_eq!(t.client.name, "");
         let r = t.resp(&["HELLO", "2", "AUTH", "default", "secret", "SETNAME", "x"]);
-        assert!(r.starts_with("*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n"), "{r}");
+        assert!(
+            r.starts_with("*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n"),
+            "{r}"
+        );
         assert_eq!(t.resp(&["CLIENT", "GETNAME"]), "$1\r\nx\r\n");
     }
 
@@ -831,7 +833,11 @@ mod tests {
             t.resp(&["HELLO", "3", "SETNAME", "a b"]),
             "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
         );
-        assert_eq!(t.client.resp, RespVersion::Resp2, "failed HELLO keeps RESP2");
+        assert_eq!(
+            t.client.resp,
+            RespVersion::Resp2,
+            "failed HELLO keeps RESP2"
+        );
         let id = t.client.id;
         match t.run(&["HELLO", "3"]) {
             Reply::Map(m) => {
@@ -974,7 +980,13 @@ mod tests {
             )),
             "{line}"
         );
-        for f in [" name=me ", " flags=e ", " db=2 ", " cmd=client|list ", " resp=2"] {
+        for f in [
+            " name=me ",
+            " flags=e ",
+            " db=2 ",
+            " cmd=client|list ",
+            " resp=2",
+        ] {
             assert!(line.contains(f), "{f} in {line}");
         }
         let Reply::Verbatim("txt", b) = t.run(&["CLIENT", "LIST", "TYPE", "normal"]) else {
@@ -995,7 +1007,10 @@ mod tests {
     fn client_reply_modes() {
         let mut t = TestDb::new();
         // The connection loop drops replies while these flags say so.
-        assert_eq!(t.run(&["CLIENT", "REPLY", "SKIP"]), Reply::Raw(Bytes::new()));
+        assert_eq!(
+            t.run(&["CLIENT", "REPLY", "SKIP"]),
+            Reply::Raw(Bytes::new())
+        );
         assert!(t.client.reply_skip_next);
         t.client.after_command();
         assert!(t.client.replies_suppressed());

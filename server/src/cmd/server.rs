@@ -358,12 +358,7 @@ fn latency_doctor(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
         for (i, (name, ev)) in ctx.state.latency.iter().enumerate() {
             let n = ev.samples.len().max(1) as u64;
             let avg = ev.samples.iter().map(|s| s.1).sum::<u64>() / n;
-            let mad = ev
-                .samples
-                .iter()
-                .map(|s| s.1.abs_diff(avg))
-                .sum::<u64>()
-                / n;
+            let mad = ev.samples.iter().map(|s| s.1.abs_diff(avg)).sum::<u64>() / n;
             let oldest = ev.samples.front().map(|s| s.0).unwrap_or(now);
             let period = (now - oldest).max(1) as f64 / n as f64;
             let _ = writeln!(
@@ -392,7 +387,12 @@ fn latency_doctor(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
 /// The header of Redis's graph, with one column per sample (`#` scaled to the maximum).
 fn latency_graph(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let name = lossy(&argv[2]);
-    let Some(ev) = ctx.state.latency.get(&name).filter(|e| !e.samples.is_empty()) else {
+    let Some(ev) = ctx
+        .state
+        .latency
+        .get(&name)
+        .filter(|e| !e.samples.is_empty())
+    else {
         return Err(CmdError::err(format!(
             "No samples available for event '{name}'"
         )));
@@ -406,7 +406,7 @@ fn latency_graph(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     );
     for row in (0..4).rev() {
         for &(_, ms) in &ev.samples {
-            let h = if high == 0 { 0 } else { ms * 4 / high };
+            let h = (ms * 4).checked_div(high).unwrap_or(0);
             s.push(if h > row { '#' } else { ' ' });
         }
         s.push('\n');
@@ -501,7 +501,10 @@ pub fn debug_allowed(setting: &str, peer: std::net::SocketAddr) -> bool {
 /// SLEEP, SET-ACTIVE-EXPIRE, PROTOCOL, ERROR, LOG and HELP; SLEEP holds the keyspace
 /// lock, stopping the server as in Redis.
 fn debug(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    if !debug_allowed(ctx.config.get("enable-debug-command"), ctx.client.handle.addr) {
+    if !debug_allowed(
+        ctx.config.get("enable-debug-command"),
+        ctx.client.handle.addr,
+    ) {
         return Err(CmdError::err(DEBUG_NOT_ALLOWED));
     }
     let sub = argv[1].to_ascii_lowercase();
@@ -636,7 +639,10 @@ fn cpu_times() -> ([f64; 4], [f64; 2]) {
     let p = fields("/proc/self/stat");
     let t = fields(&format!("/proc/self/task/{}/stat", std::process::id()));
     let g = |v: &Vec<f64>, i: usize| v.get(i).copied().unwrap_or(0.0);
-    ([g(&p, 0), g(&p, 1), g(&p, 2), g(&p, 3)], [g(&t, 0), g(&t, 1)])
+    (
+        [g(&p, 0), g(&p, 1), g(&p, 2), g(&p, 3)],
+        [g(&t, 0), g(&t, 1)],
+    )
 }
 
 fn total_system_memory() -> u64 {
@@ -892,13 +898,13 @@ fn info_section(ctx: &mut Ctx, name: &str, o: &mut String) {
                 "total_connections_received:{}",
                 ld(&stats.total_connections_received)
             );
+            field!(o, "total_commands_processed:{}", ctx.state.total_commands);
+            field!(o, "instantaneous_ops_per_sec:{}", ld(&stats.ops_sec));
             field!(
                 o,
-                "total_commands_processed:{}",
-                ctx.state.total_commands
+                "total_net_input_bytes:{}",
+                ld(&stats.total_net_input_bytes)
             );
-            field!(o, "instantaneous_ops_per_sec:{}", ld(&stats.ops_sec));
-            field!(o, "total_net_input_bytes:{}", ld(&stats.total_net_input_bytes));
             field!(
                 o,
                 "total_net_output_bytes:{}",
@@ -918,7 +924,11 @@ fn info_section(ctx: &mut Ctx, name: &str, o: &mut String) {
             );
             field!(o, "instantaneous_input_repl_kbps:0.00");
             field!(o, "instantaneous_output_repl_kbps:0.00");
-            field!(o, "rejected_connections:{}", ld(&stats.rejected_connections));
+            field!(
+                o,
+                "rejected_connections:{}",
+                ld(&stats.rejected_connections)
+            );
             field!(o, "sync_full:0");
             field!(o, "sync_partial_ok:0");
             field!(o, "sync_partial_err:0");
@@ -1264,7 +1274,11 @@ static LATENCY_SUBCOMMANDS: &[CommandSpec] = &[
         .syntax("event"),
     CommandSpec::new("reset", -2, ADMIN | NOSCRIPT | LS, latency_reset)
         .group("server")
-        .doc("2.8.13", "Reset latency data for one or more events.", "O(1)")
+        .doc(
+            "2.8.13",
+            "Reset latency data for one or more events.",
+            "O(1)",
+        )
         .syntax("[event [event ...]]"),
     CommandSpec::new("doctor", 2, ADMIN | NOSCRIPT | LS, latency_doctor)
         .group("server")
@@ -1464,20 +1478,14 @@ mod tests {
         let ks = info(&mut t, &["keyspace"]);
         assert_eq!(ks, "# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n");
         let cs = info(&mut t, &["commandstats"]);
-        assert!(
-            cs.contains("cmdstat_ping:calls=1,usec="),
-            "{cs}"
-        );
+        assert!(cs.contains("cmdstat_ping:calls=1,usec="), "{cs}");
         assert!(cs.contains(",rejected_calls=0,failed_calls=0\r\n"));
         t.run(&["CLIENT", "PAUSE", "x"]);
         let cs = info(&mut t, &["commandstats"]);
         assert!(cs.contains("cmdstat_client|pause:calls=1,"), "{cs}");
         assert!(cs.contains("failed_calls=1"), "{cs}");
         let ls = info(&mut t, &["latencystats"]);
-        assert!(
-            ls.contains("latency_percentiles_usec_ping:p50="),
-            "{ls}"
-        );
+        assert!(ls.contains("latency_percentiles_usec_ping:p50="), "{ls}");
         assert!(ls.contains(",p99=") && ls.contains(",p99.9="));
     }
 
@@ -1655,7 +1663,10 @@ mod tests {
         assert_eq!(t.resp(&["FLUSHDB", "ASYNC"]), "+OK\r\n");
         assert_eq!(t.resp(&["DBSIZE"]), ":0\r\n");
         assert_eq!(t.shared.state.lock().store.dbs[1].len(), 1);
-        assert_eq!(t.resp(&["FLUSHALL", "SYNC", "ASYNC"]), "-ERR syntax error\r\n");
+        assert_eq!(
+            t.resp(&["FLUSHALL", "SYNC", "ASYNC"]),
+            "-ERR syntax error\r\n"
+        );
         assert_eq!(t.resp(&["FLUSHALL"]), "+OK\r\n");
         assert_eq!(t.shared.state.lock().store.dbs[1].len(), 0);
         let Reply::Array(tm) = t.run(&["TIME"]) else {
@@ -1664,8 +1675,14 @@ mod tests {
         let Reply::Bulk(secs) = &tm[0] else { panic!() };
         let secs: i64 = std::str::from_utf8(secs).unwrap().parse().unwrap();
         assert!((secs - t.now_ms / 1000).abs() <= 2);
-        assert_eq!(t.resp(&["SHUTDOWN", "ABORT"]), "-ERR No shutdown in progress.\r\n");
-        assert_eq!(t.resp(&["SHUTDOWN", "NOSAVE", "SAVE"]), "-ERR syntax error\r\n");
+        assert_eq!(
+            t.resp(&["SHUTDOWN", "ABORT"]),
+            "-ERR No shutdown in progress.\r\n"
+        );
+        assert_eq!(
+            t.resp(&["SHUTDOWN", "NOSAVE", "SAVE"]),
+            "-ERR syntax error\r\n"
+        );
         assert_eq!(t.resp(&["SHUTDOWN", "NOSAVE"]), "");
         assert!(t.shared.shutting_down.load(Ordering::SeqCst));
         assert!(t.client.close_after_reply);
