@@ -90,8 +90,10 @@ pub struct ClientState {
     pub handle: Arc<ClientHandle>,
     /// Close after the current reply is written (QUIT, CLIENT KILL of self).
     pub close_after_reply: bool,
-    /// Switch into MONITOR mode after this reply.
+    /// In MONITOR mode: the feed is written between replies.
     pub monitor: bool,
+    /// The MONITOR feed, subscribed when MONITOR runs so the rest of its batch is fed.
+    pub monitor_rx: Option<tokio::sync::broadcast::Receiver<bytes::Bytes>>,
     pub name: String,
     /// CLIENT REPLY OFF.
     pub reply_off: bool,
@@ -128,6 +130,7 @@ impl ClientState {
             handle,
             close_after_reply: false,
             monitor: false,
+            monitor_rx: None,
             name: String::new(),
             reply_off: false,
             reply_skip_next: false,

@@ -49,10 +49,17 @@ async fn serve_inner(
                 .min((config.client_query_buffer_limit as usize).saturating_add(1));
             rbuf.reserve(READ_CHUNK.max(want));
         }
+        // Monitors are exempt from the idle timeout, as replicas are in Redis.
+        let timeout = if client.monitor { 0 } else { config.timeout };
         let n = tokio::select! {
             r = stream.read_buf(&mut rbuf) => r?,
+            line = next_monitor_line(&mut client.monitor_rx) => {
+                let Some(line) = line else { return Ok(()) };
+                write_monitor_lines(shared, stream, client, line).await?;
+                continue;
+            }
             _ = handle.kill.notified() => return Ok(()),
-            _ = idle_timeout(config.timeout) => {
+            _ = idle_timeout(timeout) => {
                 tracing::debug!("Closing idle client id={}", client.id);
                 return Ok(());
             }
@@ -127,13 +134,48 @@ async fn serve_inner(
         if client.close_after_reply {
             return Ok(());
         }
-        if client.monitor {
-            monitor_loop(shared, stream, client).await?;
-            if client.close_after_reply || client.monitor {
-                return Ok(());
+    }
+}
+
+/// The next MONITOR line for this client; pending forever when it is not a monitor.
+async fn next_monitor_line(
+    rx: &mut Option<tokio::sync::broadcast::Receiver<Bytes>>,
+) -> Option<Bytes> {
+    use tokio::sync::broadcast::error::RecvError;
+    let Some(rx) = rx else {
+        return std::future::pending().await;
+    };
+    loop {
+        match rx.recv().await {
+            Ok(line) => return Some(line),
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return None,
+        }
+    }
+}
+
+/// Writes `first` and every feed line already queued, in one write.
+async fn write_monitor_lines(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    client: &mut ClientState,
+    first: Bytes,
+) -> std::io::Result<()> {
+    let mut out = BytesMut::from(&first[..]);
+    if let Some(rx) = client.monitor_rx.as_mut() {
+        while let Ok(line) = rx.try_recv() {
+            out.extend_from_slice(&line);
+            if out.len() > 1 << 20 {
+                break;
             }
         }
     }
+    stream.write_all(&out).await?;
+    shared
+        .stats
+        .total_net_output_bytes
+        .fetch_add(out.len() as u64, Ordering::Relaxed);
+    Ok(())
 }
 
 async fn idle_timeout(secs: u64) {
@@ -206,8 +248,15 @@ async fn run_batch(
                 encode(&reply, ctx.client.resp, wbuf);
             }
             ctx.client.after_command();
+            // A monitor's feed interleaves with its own replies, as in Redis's one
+            // output buffer.
+            if let Some(rx) = ctx.client.monitor_rx.as_mut() {
+                while let Ok(line) = rx.try_recv() {
+                    wbuf.extend_from_slice(&line);
+                }
+            }
             last_cmd = Some(argv);
-            if ctx.client.close_after_reply || ctx.client.monitor {
+            if ctx.client.close_after_reply {
                 break;
             }
         }
@@ -232,61 +281,5 @@ fn error_text(r: &Reply) -> Option<&[u8]> {
             Some(&b[1..end])
         }
         _ => None,
-    }
-}
-
-/// MONITOR mode: stream the feed until the client quits, resets or is killed. Returns
-/// with `client.monitor` cleared after RESET; the caller resumes the normal loop.
-async fn monitor_loop(
-    shared: &Shared,
-    stream: &mut TcpStream,
-    client: &mut ClientState,
-) -> std::io::Result<()> {
-    let mut rx = shared.monitors.subscribe();
-    let handle = client.handle.clone();
-    let mut rbuf = BytesMut::with_capacity(1024);
-    let mut decoder = RequestDecoder::new();
-    loop {
-        tokio::select! {
-            m = rx.recv() => match m {
-                Ok(line) => stream.write_all(&line).await?,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => return Ok(()),
-            },
-            r = stream.read_buf(&mut rbuf) => {
-                if r? == 0 { return Ok(()); }
-                // A monitor may still send QUIT or RESET; anything else is ignored as in
-                // Redis (a monitor's replies would interleave with the feed).
-                while let Ok(Some(argv)) = decoder.decode(&mut rbuf, &RequestLimits::default()) {
-                    if cmd::args::eq_ic(&argv[0], "quit") {
-                        stream.write_all(b"+OK\r\n").await?;
-                        client.close_after_reply = true;
-                        return Ok(());
-                    }
-                    if cmd::args::eq_ic(&argv[0], "reset") {
-                        shared.monitor_count.fetch_sub(1, Ordering::Relaxed);
-                        client.monitor = false;
-                        client.handle.info.lock().monitor = false;
-                        let reply = {
-                            let mut state = shared.state.lock();
-                            let mut ctx = Ctx {
-                                shared,
-                                state: &mut state,
-                                client,
-                                config: shared.config(),
-                                now_ms: crate::util::now_ms(),
-                            };
-                            cmd::dispatch(&mut ctx, &argv)
-                        };
-                        let mut out = BytesMut::new();
-                        encode(&reply, client.resp, &mut out);
-                        stream.write_all(&out).await?;
-                        return Ok(());
-                    }
-                }
-                rbuf.clear();
-            }
-            _ = handle.kill.notified() => return Ok(()),
-        }
     }
 }

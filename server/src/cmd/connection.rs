@@ -172,6 +172,7 @@ fn reset(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     let c = &mut *ctx.client;
     if c.monitor {
         c.monitor = false;
+        c.monitor_rx = None;
         ctx.shared.monitor_count.fetch_sub(1, Ordering::Relaxed);
         c.handle.info.lock().monitor = false;
     }

@@ -187,6 +187,7 @@ fn time(_ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
 fn monitor(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     if !ctx.client.monitor {
         ctx.client.monitor = true;
+        ctx.client.monitor_rx = Some(ctx.shared.monitors.subscribe());
         ctx.client.handle.info.lock().monitor = true;
         ctx.shared.monitor_count.fetch_add(1, Ordering::Relaxed);
     }
