@@ -23,6 +23,8 @@ pub struct ClientInfo {
     pub multi: i64,
     pub lib_name: String,
     pub lib_ver: String,
+    /// In MONITOR mode (flag `O`).
+    pub monitor: bool,
 }
 
 pub struct ClientHandle {
@@ -48,11 +50,18 @@ impl ClientHandle {
     pub fn list_line(&self) -> String {
         let i = self.info.lock().clone();
         let idle = self.last_interaction.lock().elapsed().as_secs();
-        let flags = if i.flags.is_empty() {
-            "N".to_string()
-        } else {
-            i.flags.clone()
-        };
+        // Redis's order: O (monitor), then the families' letters (P, x, b, ...), then e.
+        let mut flags = String::new();
+        if i.monitor {
+            flags.push('O');
+        }
+        flags.push_str(&i.flags);
+        if self.no_evict.load(Ordering::Relaxed) {
+            flags.push('e');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
         format!(
             "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=22400 events=r cmd={} user=default redir=-1 resp={}",
             self.id,
@@ -81,9 +90,17 @@ pub struct ClientState {
     pub handle: Arc<ClientHandle>,
     /// Close after the current reply is written (QUIT, CLIENT KILL of self).
     pub close_after_reply: bool,
-    /// Switch into MONITOR mode after this reply.
+    /// In MONITOR mode: the feed is written between replies.
     pub monitor: bool,
+    /// The MONITOR feed, subscribed when MONITOR runs so the rest of its batch is fed.
+    pub monitor_rx: Option<tokio::sync::broadcast::Receiver<bytes::Bytes>>,
     pub name: String,
+    /// CLIENT REPLY OFF.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP: the next command's reply is dropped.
+    pub reply_skip_next: bool,
+    /// The reply of the command now running is dropped.
+    pub reply_skip: bool,
 }
 
 impl ClientState {
@@ -113,7 +130,25 @@ impl ClientState {
             handle,
             close_after_reply: false,
             monitor: false,
+            monitor_rx: None,
             name: String::new(),
+            reply_off: false,
+            reply_skip_next: false,
+            reply_skip: false,
+        }
+    }
+
+    /// True if this command's reply must not be sent (CLIENT REPLY OFF / SKIP).
+    pub fn replies_suppressed(&self) -> bool {
+        self.reply_off || self.reply_skip
+    }
+
+    /// After each command: a SKIP armed by CLIENT REPLY SKIP applies to the next one only.
+    pub fn after_command(&mut self) {
+        self.reply_skip = false;
+        if self.reply_skip_next {
+            self.reply_skip = true;
+            self.reply_skip_next = false;
         }
     }
 

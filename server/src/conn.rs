@@ -14,11 +14,11 @@ use tokio::net::TcpStream;
 
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Serves a connection until it closes, is killed, or errs.
+/// Serves a connection until it closes, is killed, or errs. The listener has already
+/// registered the client; it is unregistered here.
 pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, state: ClientState) {
     let mut client = state;
     let id = client.id;
-    shared.register_client(client.handle.clone());
     if let Err(e) = serve_inner(&shared, &mut stream, &mut client).await {
         tracing::debug!("client {id} closed: {e}");
     }
@@ -39,24 +39,48 @@ async fn serve_inner(
     let mut batch: Vec<Vec<Bytes>> = Vec::new();
     let handle = client.handle.clone();
     loop {
+        let config = shared.config();
         if rbuf.capacity() - rbuf.len() < 1024 {
-            rbuf.reserve(READ_CHUNK.max(decoder.bulk_remaining(&rbuf).unwrap_or(0)));
+            // Size the read for a big bulk in one go, but never past the query buffer
+            // limit: a client announcing a huge bulk does not get to reserve it.
+            let want = decoder
+                .bulk_remaining(&rbuf)
+                .unwrap_or(0)
+                .min((config.client_query_buffer_limit as usize).saturating_add(1));
+            rbuf.reserve(READ_CHUNK.max(want));
         }
-        let timeout = shared.config().timeout;
+        // Monitors are exempt from the idle timeout, as replicas are in Redis.
+        let timeout = if client.monitor { 0 } else { config.timeout };
         let n = tokio::select! {
             r = stream.read_buf(&mut rbuf) => r?,
+            line = next_monitor_line(&mut client.monitor_rx) => {
+                let Some(line) = line else { return Ok(()) };
+                write_monitor_lines(shared, stream, client, line).await?;
+                continue;
+            }
             _ = handle.kill.notified() => return Ok(()),
-            _ = idle_timeout(timeout) => return Ok(()),
+            _ = idle_timeout(timeout) => {
+                tracing::debug!("Closing idle client id={}", client.id);
+                return Ok(());
+            }
         };
         if n == 0 || handle.killed.load(Ordering::Relaxed) {
             return Ok(());
         }
-        shared
-            .stats
+        let stats = &shared.stats;
+        stats
             .total_net_input_bytes
             .fetch_add(n as u64, Ordering::Relaxed);
+        stats.total_reads_processed.fetch_add(1, Ordering::Relaxed);
+        stats
+            .client_recent_max_input_buffer
+            .fetch_max(rbuf.len(), Ordering::Relaxed);
 
         let config = shared.config();
+        // requirepass cleared at runtime: the default user no longer needs a password.
+        if !client.authenticated && config.requirepass.is_none() {
+            client.authenticated = true;
+        }
         let limits = RequestLimits {
             proto_max_bulk_len: config.proto_max_bulk_len,
             authenticated: client.authenticated,
@@ -75,12 +99,12 @@ async fn serve_inner(
         let pending = rbuf.len() + decoder.pending_bytes();
         if pending as u64 > config.client_query_buffer_limit {
             tracing::warn!(
-                "Closing client that reached max query buffer length: id={} addr={}",
+                "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
                 client.id,
-                client.handle.addr
+                client.handle.addr,
+                String::from_utf8_lossy(&rbuf[..rbuf.len().min(64)])
             );
-            shared
-                .stats
+            stats
                 .client_query_buffer_limit_disconnections
                 .fetch_add(1, Ordering::Relaxed);
             return Ok(());
@@ -98,10 +122,10 @@ async fn serve_inner(
         }
         if !wbuf.is_empty() {
             stream.write_all(&wbuf).await?;
-            shared
-                .stats
+            stats
                 .total_net_output_bytes
                 .fetch_add(wbuf.len() as u64, Ordering::Relaxed);
+            stats.total_writes_processed.fetch_add(1, Ordering::Relaxed);
             wbuf.clear();
             if wbuf.capacity() > 1 << 20 {
                 wbuf = BytesMut::with_capacity(READ_CHUNK);
@@ -110,10 +134,48 @@ async fn serve_inner(
         if client.close_after_reply {
             return Ok(());
         }
-        if client.monitor {
-            return monitor_loop(shared, stream, client).await;
+    }
+}
+
+/// The next MONITOR line for this client; pending forever when it is not a monitor.
+async fn next_monitor_line(
+    rx: &mut Option<tokio::sync::broadcast::Receiver<Bytes>>,
+) -> Option<Bytes> {
+    use tokio::sync::broadcast::error::RecvError;
+    let Some(rx) = rx else {
+        return std::future::pending().await;
+    };
+    loop {
+        match rx.recv().await {
+            Ok(line) => return Some(line),
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return None,
         }
     }
+}
+
+/// Writes `first` and every feed line already queued, in one write.
+async fn write_monitor_lines(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    client: &mut ClientState,
+    first: Bytes,
+) -> std::io::Result<()> {
+    let mut out = BytesMut::from(&first[..]);
+    if let Some(rx) = client.monitor_rx.as_mut() {
+        while let Ok(line) = rx.try_recv() {
+            out.extend_from_slice(&line);
+            if out.len() > 1 << 20 {
+                break;
+            }
+        }
+    }
+    stream.write_all(&out).await?;
+    shared
+        .stats
+        .total_net_output_bytes
+        .fetch_add(out.len() as u64, Ordering::Relaxed);
+    Ok(())
 }
 
 async fn idle_timeout(secs: u64) {
@@ -124,24 +186,34 @@ async fn idle_timeout(secs: u64) {
     }
 }
 
-/// Waits while CLIENT PAUSE applies to this batch.
-async fn wait_pause(shared: &Shared, batch: &[Vec<Bytes>]) {
+/// Waits while CLIENT PAUSE applies to this batch: ALL holds every command, WRITE holds
+/// batches with a command that may write or replicate (Redis's blockPostponeClient).
+async fn wait_pause(shared: &Shared, client: &ClientState, batch: &[Vec<Bytes>]) {
     loop {
         let p = *shared.pause.lock();
         let now = crate::util::now_ms();
-        if p.until_ms <= now {
+        if p.until_ms <= now || client.handle.killed.load(Ordering::Relaxed) {
             return;
         }
         if p.write_only {
-            let any_write = batch
-                .iter()
-                .any(|argv| cmd::lookup(&argv[0]).is_some_and(|r| r.spec.is_write()));
+            let any_write = batch.iter().any(|argv| {
+                cmd::lookup(&argv[0])
+                    .is_some_and(|r| r.spec.flags & (cmd::WRITE | cmd::MAY_REPLICATE) != 0)
+            });
             if !any_write {
                 return;
             }
         }
         let wait = Duration::from_millis((p.until_ms - now) as u64);
-        let _ = tokio::time::timeout(wait, shared.unpause.notified()).await;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shared.unpause.notified() => {}
+            _ = client.handle.kill.notified() => {
+                // Leave the permit for the read loop, which closes the connection.
+                client.handle.kill.notify_one();
+                return;
+            }
+        }
     }
 }
 
@@ -152,7 +224,7 @@ async fn run_batch(
     wbuf: &mut BytesMut,
 ) {
     if shared.pause.lock().until_ms > 0 {
-        wait_pause(shared, batch).await;
+        wait_pause(shared, client, batch).await;
     }
     let config = shared.config();
     let now = crate::util::now_ms();
@@ -169,9 +241,22 @@ async fn run_batch(
         };
         for argv in batch.drain(..) {
             let reply = cmd::dispatch(&mut ctx, &argv);
-            encode(&reply, ctx.client.resp, wbuf);
+            if let Some(text) = error_text(&reply) {
+                ctx.state.record_error(text);
+            }
+            if !ctx.client.replies_suppressed() {
+                encode(&reply, ctx.client.resp, wbuf);
+            }
+            ctx.client.after_command();
+            // A monitor's feed interleaves with its own replies, as in Redis's one
+            // output buffer.
+            if let Some(rx) = ctx.client.monitor_rx.as_mut() {
+                while let Ok(line) = rx.try_recv() {
+                    wbuf.extend_from_slice(&line);
+                }
+            }
             last_cmd = Some(argv);
-            if ctx.client.close_after_reply || ctx.client.monitor {
+            if ctx.client.close_after_reply {
                 break;
             }
         }
@@ -187,34 +272,14 @@ async fn run_batch(
     }
 }
 
-async fn monitor_loop(
-    shared: &Shared,
-    stream: &mut TcpStream,
-    client: &mut ClientState,
-) -> std::io::Result<()> {
-    let mut rx = shared.monitors.subscribe();
-    let handle = client.handle.clone();
-    let mut rbuf = BytesMut::with_capacity(1024);
-    let mut decoder = RequestDecoder::new();
-    loop {
-        tokio::select! {
-            m = rx.recv() => match m {
-                Ok(line) => stream.write_all(&line).await?,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => return Ok(()),
-            },
-            r = stream.read_buf(&mut rbuf) => {
-                if r? == 0 { return Ok(()); }
-                // A monitor may still send QUIT/RESET; anything else is ignored as in Redis.
-                while let Ok(Some(argv)) = decoder.decode(&mut rbuf, &RequestLimits::default()) {
-                    if cmd::args::eq_ic(&argv[0], "quit") {
-                        stream.write_all(b"+OK\r\n").await?;
-                        return Ok(());
-                    }
-                }
-                rbuf.clear();
-            }
-            _ = handle.kill.notified() => return Ok(()),
+/// The text of an error reply (after `-`), for INFO errorstats.
+fn error_text(r: &Reply) -> Option<&[u8]> {
+    match r {
+        Reply::Error(b) => Some(&b[..]),
+        Reply::Raw(b) if b.first() == Some(&b'-') => {
+            let end = b.len().saturating_sub(2).max(1);
+            Some(&b[1..end])
         }
+        _ => None,
     }
 }

@@ -48,6 +48,10 @@ impl Server {
     /// ```
     pub async fn start(config: Config) -> std::io::Result<Server> {
         let shared = Shared::new(config);
+        shared
+            .stats
+            .used_memory_startup
+            .store(alloc::used_memory(), Ordering::Relaxed);
         let listeners = listener::bind_all(&shared)?;
         if listeners.is_empty() {
             return Err(std::io::Error::new(
@@ -92,9 +96,12 @@ impl Server {
     }
 }
 
-/// Background work at `hz`: active expiry and the ops/sec sample (Redis's serverCron).
+/// Background work at `hz` (Redis's serverCron): active expiry, the instantaneous
+/// ops/sec and kbps samples, the used_memory peak.
 async fn cron(shared: Arc<Shared>) {
     let mut last_cmds = 0u64;
+    let mut last_in = 0u64;
+    let mut last_out = 0u64;
     let mut last_t = std::time::Instant::now();
     loop {
         let hz = shared.config().hz.max(1);
@@ -104,22 +111,41 @@ async fn cron(shared: Arc<Shared>) {
         }
         let config = shared.config();
         let now = util::now_ms();
+        let active_expire = shared.active_expire.load(Ordering::Relaxed);
         let total = {
             let mut state = shared.state.lock();
             state.begin(now, &config);
-            // ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP scaled by effort, per database.
-            let budget = 20 * 10 * config.active_expire_effort as usize;
-            for db in state.store.dbs.iter_mut() {
-                db.active_expire(budget);
-                db.expired_keys.clear();
+            if active_expire {
+                // ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP scaled by effort, per database.
+                let budget = 20 * 10 * config.active_expire_effort as usize;
+                for db in state.store.dbs.iter_mut() {
+                    db.active_expire(budget);
+                    db.expired_keys.clear();
+                }
             }
             state.total_commands
         };
+        shared
+            .stats
+            .used_memory_peak
+            .fetch_max(alloc::used_memory(), Ordering::Relaxed);
         let dt = last_t.elapsed().as_secs_f64();
         if dt >= 1.0 {
+            let stats = &shared.stats;
             let ops = ((total - last_cmds) as f64 / dt) as u64;
-            shared.stats.ops_sec.store(ops, Ordering::Relaxed);
+            stats.ops_sec.store(ops, Ordering::Relaxed);
+            let inb = stats.total_net_input_bytes.load(Ordering::Relaxed);
+            let outb = stats.total_net_output_bytes.load(Ordering::Relaxed);
+            let kbps = |d: u64| ((d as f64 / dt / 1024.0) * 100.0) as u64;
+            stats
+                .input_kbps_x100
+                .store(kbps(inb - last_in), Ordering::Relaxed);
+            stats
+                .output_kbps_x100
+                .store(kbps(outb - last_out), Ordering::Relaxed);
             last_cmds = total;
+            last_in = inb;
+            last_out = outb;
             last_t = std::time::Instant::now();
         }
     }

@@ -109,11 +109,9 @@ pub async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                 .await;
             continue;
         }
-        if config.protected_mode
-            && config.requirepass.is_none()
-            && !peer.ip().is_loopback()
-            && binds_all(&config.bind)
-        {
+        // Redis 7.0 applies protected mode whatever `bind` says: only the default user
+        // having no password matters.
+        if config.protected_mode && config.requirepass.is_none() && !is_local(peer.ip()) {
             shared
                 .stats
                 .rejected_connections
@@ -122,15 +120,21 @@ pub async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             continue;
         }
         let client = ClientState::new(&shared, peer, laddr);
+        // Registered before the task starts so back-to-back accepts see each other
+        // (maxclients).
+        shared.register_client(client.handle.clone());
         tokio::spawn(crate::conn::serve(shared.clone(), stream, client));
     }
 }
 
-fn binds_all(bind: &[String]) -> bool {
-    bind.is_empty()
-        || bind
-            .iter()
-            .any(|b| matches!(b.trim_start_matches('-'), "*" | "0.0.0.0" | "::*" | "::"))
+/// Redis's connIsLocal: loopback, including IPv4-mapped IPv6 loopback.
+fn is_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
 }
 
-const PROTECTED_MODE_ERR: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+const PROTECTED_MODE_ERR: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";

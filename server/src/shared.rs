@@ -35,8 +35,128 @@ pub struct State {
     pub stat_evicted_keys: u64,
     pub slowlog: VecDeque<SlowlogEntry>,
     pub slowlog_next_id: u64,
-    /// LATENCY LATEST: event -> (last time, last ms, max ms).
-    pub latency: BTreeMap<String, (i64, u64, u64)>,
+    /// LATENCY LATEST / HISTORY: samples per event.
+    pub latency: BTreeMap<String, LatencyEvent>,
+    /// (config snapshot pointer, latency-monitor-threshold) so the per-command hook does
+    /// not parse the parameter each time.
+    pub latency_threshold: Option<(Arc<Config>, u64)>,
+    /// INFO errorstats: error code (first word of an error reply) -> count.
+    pub errorstats: BTreeMap<String, u64>,
+    pub total_error_replies: u64,
+    /// INFO latencystats: one histogram per command-table id, allocated on first use.
+    pub latency_hist: Vec<Option<Box<LatencyHistogram>>>,
+}
+
+/// Samples of one LATENCY event (Redis keeps the last 160, one per second).
+#[derive(Clone, Debug, Default)]
+pub struct LatencyEvent {
+    /// (unix seconds, latency ms), oldest first.
+    pub samples: VecDeque<(i64, u64)>,
+    pub max: u64,
+}
+
+/// LATENCY_TS_LEN in Redis.
+pub const LATENCY_TS_LEN: usize = 160;
+
+/// Log-linear histogram of command durations in microseconds: exact below 32µs, then 32
+/// sub-buckets per power of two (~3%); Redis uses an HdrHistogram with 2 significant digits.
+pub struct LatencyHistogram {
+    pub counts: [u64; LATENCY_BUCKETS],
+    pub total: u64,
+}
+
+pub const LATENCY_BUCKETS: usize = 60 * 32;
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        LatencyHistogram {
+            counts: [0; LATENCY_BUCKETS],
+            total: 0,
+        }
+    }
+}
+
+impl LatencyHistogram {
+    fn bucket(us: u64) -> usize {
+        if us < 32 {
+            return us as usize;
+        }
+        let exp = 63 - us.leading_zeros() as usize; // >= 5
+        let sub = ((us >> (exp - 5)) & 31) as usize;
+        (exp - 4) * 32 + sub
+    }
+
+    /// Largest value (µs) a bucket holds: what a percentile falling in it reports.
+    fn bucket_value(b: usize) -> u64 {
+        if b < 32 {
+            return b as u64;
+        }
+        let exp = b / 32 + 4;
+        let sub = (b % 32) as u64;
+        ((32 + sub) << (exp - 5)) + (1u64 << (exp - 5)) - 1
+    }
+
+    pub fn record(&mut self, us: u64) {
+        self.counts[Self::bucket(us)] += 1;
+        self.total += 1;
+    }
+
+    /// The value (µs) at percentile `p` (0..=100).
+    pub fn percentile(&self, p: f64) -> u64 {
+        let want = ((p / 100.0) * self.total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= want {
+                return Self::bucket_value(i);
+            }
+        }
+        0
+    }
+
+    /// How many recorded values are <= `us`.
+    pub fn count_le(&self, us: u64) -> u64 {
+        let last = Self::bucket(us);
+        let mut n: u64 = self.counts[..last].iter().sum();
+        if Self::bucket_value(last) <= us {
+            n += self.counts[last];
+        }
+        n
+    }
+}
+
+impl State {
+    /// Counts an error reply for INFO errorstats (Redis's afterErrorReply): the code is the
+    /// text before the first space within 32 bytes, else "ERR".
+    pub fn record_error(&mut self, text: &[u8]) {
+        self.total_error_replies += 1;
+        let head = &text[..text.len().min(32)];
+        let code = match head.iter().position(|&c| c == b' ') {
+            Some(i) => String::from_utf8_lossy(&text[..i]).into_owned(),
+            None => "ERR".to_string(),
+        };
+        if let Some(n) = self.errorstats.get_mut(&code) {
+            *n += 1;
+        } else if self.errorstats.len() < 128 {
+            self.errorstats.insert(code, 1);
+        }
+    }
+
+    /// Adds a LATENCY sample (Redis's latencyAddSample): one slot per second.
+    pub fn latency_add(&mut self, event: &str, now_s: i64, ms: u64) {
+        let ev = self.latency.entry(event.to_string()).or_default();
+        ev.max = ev.max.max(ms);
+        if let Some(last) = ev.samples.back_mut() {
+            if last.0 == now_s {
+                last.1 = last.1.max(ms);
+                return;
+            }
+        }
+        ev.samples.push_back((now_s, ms));
+        if ev.samples.len() > LATENCY_TS_LEN {
+            ev.samples.pop_front();
+        }
+    }
 }
 
 impl State {
@@ -50,6 +170,10 @@ impl State {
             slowlog: VecDeque::new(),
             slowlog_next_id: 0,
             latency: BTreeMap::new(),
+            latency_threshold: None,
+            errorstats: BTreeMap::new(),
+            total_error_replies: 0,
+            latency_hist: Vec::new(),
         }
     }
 
@@ -94,6 +218,15 @@ pub struct Stats {
     /// ops/sec samples for instantaneous_ops_per_sec.
     pub ops_sec: AtomicU64,
     pub client_query_buffer_limit_disconnections: AtomicU64,
+    pub total_reads_processed: AtomicU64,
+    pub total_writes_processed: AtomicU64,
+    /// Largest query buffer seen (client_recent_max_input_buffer).
+    pub client_recent_max_input_buffer: AtomicUsize,
+    /// instantaneous_input_kbps / output_kbps, x100 (two decimals).
+    pub input_kbps_x100: AtomicU64,
+    pub output_kbps_x100: AtomicU64,
+    pub used_memory_peak: AtomicUsize,
+    pub used_memory_startup: AtomicUsize,
 }
 
 impl Stats {
@@ -140,18 +273,55 @@ pub struct Shared {
     pub listen_addrs: Mutex<Vec<std::net::SocketAddr>>,
     pub executable: String,
     pub config_file: String,
+    /// Replication ID reported by INFO replication (a replica link replaces it).
+    pub master_replid: String,
+    /// DEBUG SET-ACTIVE-EXPIRE: the cron expires keys only while this is true.
+    pub active_expire: AtomicBool,
+    /// Clients blocked in a blocking command (blocked_clients).
+    pub blocked_clients: AtomicUsize,
+}
+
+fn random_hex40() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..40)
+        .map(|_| format!("{:x}", rng.gen_range(0..16u8)))
+        .collect()
+}
+
+/// Positions of arguments MONITOR and SLOWLOG show as `(redacted)` (Redis's
+/// redactClientCommandArgument): every AUTH argument, HELLO's AUTH user and password.
+pub fn redacted_args(argv: &[Bytes]) -> Vec<usize> {
+    use crate::cmd::args::eq_ic;
+    if argv.is_empty() {
+        return vec![];
+    }
+    if eq_ic(&argv[0], "auth") {
+        return (1..argv.len()).collect();
+    }
+    let mut out = vec![];
+    if eq_ic(&argv[0], "hello") {
+        let mut j = 2;
+        while j < argv.len() {
+            let more = argv.len() - 1 - j;
+            if eq_ic(&argv[j], "auth") && more >= 2 {
+                out.extend([j + 1, j + 2]);
+                j += 3;
+            } else if eq_ic(&argv[j], "setname") && more >= 1 {
+                j += 2;
+            } else {
+                break;
+            }
+        }
+    }
+    out
 }
 
 impl Shared {
     pub fn new(config: Config) -> Arc<Shared> {
         let (monitors, _) = broadcast::channel(1024);
-        let run_id: String = {
-            use rand::Rng;
-            let mut rng = rand::thread_rng();
-            (0..40)
-                .map(|_| format!("{:x}", rng.gen_range(0..16u8)))
-                .collect()
-        };
+        let run_id = random_hex40();
+        let master_replid = random_hex40();
         let databases = config.databases;
         let config_file = config
             .file
@@ -178,6 +348,9 @@ impl Shared {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             config_file,
+            master_replid,
+            active_expire: AtomicBool::new(true),
+            blocked_clients: AtomicUsize::new(0),
         })
     }
 
@@ -210,9 +383,14 @@ impl Shared {
             client.db,
             client.handle.addr
         );
-        for a in argv {
+        let redacted = redacted_args(argv);
+        for (i, a) in argv.iter().enumerate() {
             line.push(' ');
-            line.push_str(&crate::util::repr(a));
+            if redacted.contains(&i) {
+                line.push_str("\"(redacted)\"");
+            } else {
+                line.push_str(&crate::util::repr(a));
+            }
         }
         line.push_str("\r\n");
         let _ = self.monitors.send(Bytes::from(line));

@@ -423,9 +423,7 @@ pub fn call(ctx: &mut Ctx, reg: &'static Registered, argv: &[Bytes]) -> Reply {
             Reply::Error(Bytes::from(e.to_string()))
         }
     };
-    if reg.spec.flags & SKIP_SLOWLOG == 0 {
-        crate::cmd::server::slowlog_record(ctx, argv, usec);
-    }
+    crate::cmd::server::after_call(ctx, reg, argv, usec);
     if reg.spec.flags & (SKIP_MONITOR | ADMIN) == 0 {
         ctx.shared.feed_monitors(ctx.client, argv, ctx.now_ms);
     }
