@@ -276,6 +276,7 @@ pub fn delete_evicted(db: &mut Db, key: &[u8]) -> bool {
     if e.flags & ENTRY_HAS_EXPIRE != 0 {
         db.expires.swap_remove(key);
     }
+    db.shrink_if_sparse();
     db.signal_modified(key);
     drop(e);
     true
