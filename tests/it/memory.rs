@@ -258,10 +258,11 @@ fn volatile_ttl_evicts_shortest_ttl_first() {
     write_keys(&mut c, "short", 0..1000, Some(1000));
     write_keys(&mut c, "long", 0..1000, Some(1_000_000));
     write_keys(&mut c, "plain", 0..500, None);
-    fill_until_evicted(&mut c, 2500, 1500, Some(100_000), 20_000);
+    fill_until_evicted(&mut c, 2500, 2500, Some(100_000), 20_000);
     let short = survivors(&mut c, "short", 0..1000);
     let long = survivors(&mut c, "long", 0..1000);
     let plain = survivors(&mut c, "plain", 0..500);
+    eprintln!("volatile-ttl: short {short} long {long} plain {plain}");
     assert_eq!(
         plain, 500,
         "keys without a TTL are never evicted by volatile-ttl"
@@ -286,6 +287,7 @@ fn allkeys_lfu_keeps_frequently_read_keys() {
     fill_until_evicted(&mut c, 1000, 3000, None, 30_000);
     let hot = survivors(&mut c, "hot", 0..500);
     let cold = survivors(&mut c, "cold", 0..500);
+    eprintln!("allkeys-lfu: hot {hot} cold {cold}");
     assert!(
         hot >= 475,
         "only {hot} of 500 frequently read keys survived"
