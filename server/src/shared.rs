@@ -33,6 +33,8 @@ pub struct State {
     pub total_commands: u64,
     pub stat_rejected_unknown: u64,
     pub stat_evicted_keys: u64,
+    /// Eviction candidates kept between commands (Redis's EvictionPoolLRU).
+    pub evict_pool: crate::evict::EvictionPool,
     pub slowlog: VecDeque<SlowlogEntry>,
     pub slowlog_next_id: u64,
     /// LATENCY LATEST / HISTORY: samples per event.
@@ -167,6 +169,7 @@ impl State {
             total_commands: 0,
             stat_rejected_unknown: 0,
             stat_evicted_keys: 0,
+            evict_pool: crate::evict::EvictionPool::new(),
             slowlog: VecDeque::new(),
             slowlog_next_id: 0,
             latency: BTreeMap::new(),

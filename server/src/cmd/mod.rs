@@ -401,8 +401,12 @@ fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
     if !ctx.client.authenticated && spec.flags & NO_AUTH == 0 {
         return Err(CmdError::Raw("NOAUTH Authentication required.".into()));
     }
-    if spec.flags & DENYOOM != 0 && ctx.config.maxmemory > 0 {
-        crate::evict::perform_evictions(ctx)?;
+    // As Redis's processCommand: evict before every command, refuse only DENYOOM ones.
+    if ctx.config.maxmemory > 0 {
+        let evicted = crate::evict::perform_evictions(ctx);
+        if spec.flags & DENYOOM != 0 {
+            evicted?;
+        }
     }
     Ok(())
 }

@@ -203,6 +203,7 @@ impl Db {
     fn delete_expired(&mut self, key: &[u8]) {
         if let Some((k, _)) = self.keys.swap_remove_entry(key) {
             self.expires.swap_remove(key);
+            self.shrink_if_sparse();
             self.stat_expired += 1;
             self.signal_modified(key);
             self.expired_keys.push(k);
@@ -268,6 +269,7 @@ impl Db {
                 }
             }
             None => {
+                reserve_for_insert(&mut self.keys);
                 self.keys.insert(
                     Key::new(key),
                     Entry {
@@ -284,6 +286,7 @@ impl Db {
     /// Inserts a new key (caller checked it is absent); returns the entry.
     pub fn insert_new(&mut self, key: &[u8], value: Value) -> &mut Entry {
         let initial = self.clock.initial();
+        reserve_for_insert(&mut self.keys);
         let (idx, _) = self.keys.insert_full(
             Key::new(key),
             Entry {
@@ -305,6 +308,7 @@ impl Db {
         if e.flags & ENTRY_HAS_EXPIRE != 0 {
             self.expires.swap_remove(key);
         }
+        self.shrink_if_sparse();
         self.signal_modified(key);
         Some(e.value)
     }
@@ -320,6 +324,7 @@ impl Db {
         } else {
             None
         };
+        self.shrink_if_sparse();
         self.signal_modified(key);
         Some((e.value, ttl))
     }
@@ -334,6 +339,7 @@ impl Db {
         match self.expires.get_mut(key) {
             Some(t) => *t = when_ms,
             None => {
+                reserve_for_insert(&mut self.expires);
                 self.expires.insert(Key::new(key), when_ms);
             }
         }
@@ -361,6 +367,7 @@ impl Db {
         }
         e.flags &= !ENTRY_HAS_EXPIRE;
         self.expires.swap_remove(key);
+        self.shrink_if_sparse();
         self.signal_modified(key);
         true
     }
@@ -372,6 +379,20 @@ impl Db {
         self.expires = IndexMap::default();
         self.touch_all_watched();
         n
+    }
+
+    /// Gives memory back after mass deletion, as Redis's tryResizeHashTables: a map filled
+    /// under 1/[`SHRINK_FILL_RATIO`] (HASHTABLE_MIN_FILL) of its capacity is shrunk to fit.
+    /// An `IndexMap` never shrinks by itself, and its entry slots (64 bytes for `keys`)
+    /// stay resident once written. O(len) when it fires, after at least 9·len deletions.
+    #[inline]
+    pub fn shrink_if_sparse(&mut self) {
+        if needs_shrink(self.keys.len(), self.keys.capacity()) {
+            self.keys.shrink_to_fit();
+        }
+        if needs_shrink(self.expires.len(), self.expires.capacity()) {
+            self.expires.shrink_to_fit();
+        }
     }
 
     /// Marks a key modified for WATCH.
@@ -483,6 +504,34 @@ impl Db {
     }
 }
 
+/// Grows a large map's entry vector by 1/[`GROWTH_DIVISOR`] of its length when it is full.
+/// Left alone, an `IndexMap` reserves entry slots up to its hash table's capacity, up to
+/// twice its length: untouched (not resident) but counted by used_memory and maxmemory.
+#[inline]
+pub fn reserve_for_insert<K, V, S>(map: &mut IndexMap<K, V, S>)
+where
+    K: std::hash::Hash + Eq,
+    S: std::hash::BuildHasher,
+{
+    let len = map.len();
+    if len >= SHRINK_MIN_CAPACITY && len == map.capacity() {
+        map.reserve_exact(len / GROWTH_DIVISOR);
+    }
+}
+
+/// See [`reserve_for_insert`].
+pub const GROWTH_DIVISOR: usize = 8;
+
+/// Maps at most this large are never shrunk.
+pub const SHRINK_MIN_CAPACITY: usize = 1024;
+/// A map is shrunk when its capacity exceeds this many times its length.
+pub const SHRINK_FILL_RATIO: usize = 10;
+
+#[inline]
+fn needs_shrink(len: usize, capacity: usize) -> bool {
+    capacity > SHRINK_MIN_CAPACITY && len * SHRINK_FILL_RATIO < capacity
+}
+
 /// SCAN over any IndexMap (keyspace, hash fields): see [`Db::scan`] for why it counts down.
 pub fn scan_indexmap<K, V, S>(
     map: &IndexMap<K, V, S>,
@@ -542,6 +591,53 @@ mod tests {
     fn sizes() {
         assert_eq!(std::mem::size_of::<Value>(), 24);
         assert_eq!(std::mem::size_of::<Entry>(), 32);
+    }
+
+    #[test]
+    fn mass_deletion_shrinks_the_maps() {
+        let mut db = Db::new();
+        for i in 0..20_000 {
+            let k = format!("k{i}");
+            db.set(k.as_bytes(), s("v"), false);
+            db.set_expire(k.as_bytes(), 1_000_000);
+        }
+        let full = db.keys.capacity();
+        assert!(full >= 20_000);
+        for i in 0..19_900 {
+            assert!(db.remove(format!("k{i}").as_bytes()).is_some());
+        }
+        assert_eq!(db.len(), 100);
+        assert!(
+            db.keys.capacity() < 2 * SHRINK_MIN_CAPACITY,
+            "{}",
+            db.keys.capacity()
+        );
+        assert!(db.expires.capacity() < 2 * SHRINK_MIN_CAPACITY);
+        // Survivors are intact and the map still works.
+        for i in 19_900..20_000 {
+            assert_eq!(db.get_expire(format!("k{i}").as_bytes()), Some(1_000_000));
+        }
+        db.set(b"new", s("v"), false);
+        assert!(db.exists(b"new"));
+    }
+
+    #[test]
+    fn entry_reservation_stays_close_to_len() {
+        let mut db = Db::new();
+        for i in 0..150_000 {
+            let k = format!("k{i}");
+            db.set(k.as_bytes(), s("v"), false);
+            if i % 2 == 0 {
+                db.set_expire(k.as_bytes(), 1_000_000);
+            }
+        }
+        // The default would reserve up to the hash table's 229,376 slots.
+        let slack = db.keys.capacity() - db.len();
+        assert!(slack <= 150_000 / GROWTH_DIVISOR + 1, "{slack}");
+        let slack = db.expires.capacity() - db.expires.len();
+        assert!(slack <= 75_000 / GROWTH_DIVISOR + 1, "{slack}");
+        assert_eq!(db.len(), 150_000);
+        assert_eq!(db.get_expire(b"k149998"), Some(1_000_000));
     }
 
     #[test]
