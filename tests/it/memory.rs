@@ -170,11 +170,16 @@ fn allkeys_lru_bounds_memory_and_keeps_recently_used_keys() {
         assert!(used < 8 << 20, "used_memory {used} with maxmemory 5mb");
     }
     if let Some(evicted) = info_field(&mut c, "stats", "evicted_keys") {
+        // Eviction runs before every command while over the limit, so the commands
+        // since DBSIZE may have evicted a few more: bracket with a DBSIZE taken after.
         let written = 2000 + filled + 40_000;
-        assert_eq!(
-            evicted as usize,
+        let n_after = dbsize(&mut c);
+        let evicted = evicted as usize;
+        assert!(
+            written - n <= evicted && evicted <= written - n_after,
+            "every key that went was evicted: {} <= {evicted} <= {}",
             written - n,
-            "every key that went was evicted"
+            written - n_after
         );
     }
 }
