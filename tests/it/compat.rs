@@ -476,12 +476,21 @@ impl Drop for RedisServer {
 /// What running scripts produced.
 #[derive(Default)]
 struct Outcome {
+    /// How the report names the server under test.
+    target: &'static str,
     passed: usize,
     failed: usize,
     report: String,
 }
 
 impl Outcome {
+    fn new(target: &'static str) -> Outcome {
+        Outcome {
+            target,
+            ..Outcome::default()
+        }
+    }
+
     fn summary(&self) -> String {
         format!("{} passed, {} failed", self.passed, self.failed)
     }
@@ -570,10 +579,11 @@ fn run_script(name: &str, src: &str, oracle: SocketAddr, target: SocketAddr, out
                 m => format!(" ({m:?})"),
             };
             out.report.push_str(&format!(
-                "MISMATCH {name}:{}{marker}: {}\n  redis: {}\n  rill:  {}\n",
+                "MISMATCH {name}:{}{marker}: {}\n  redis: {}\n  {:6} {}\n",
                 line.no,
                 line.text,
                 clip(render(&ra)),
+                format!("{}:", out.target),
                 clip(render(&rb))
             ));
         }
@@ -606,8 +616,12 @@ fn read_script(stem: &str) -> String {
 }
 
 /// Runs `scripts`, each against a fresh oracle and a fresh target from `target`.
-fn run_all<T>(scripts: &[String], mut target: impl FnMut() -> (T, SocketAddr)) -> Outcome {
-    let mut out = Outcome::default();
+fn run_all<T>(
+    scripts: &[String],
+    name: &'static str,
+    mut target: impl FnMut() -> (T, SocketAddr),
+) -> Outcome {
+    let mut out = Outcome::new(name);
     for stem in scripts {
         let oracle = RedisServer::start(&[]);
         let (_guard, addr) = target();
@@ -642,7 +656,7 @@ fn selected_scripts() -> (Vec<String>, bool) {
 #[test]
 fn rill_matches_redis() {
     let (scripts, enforced) = selected_scripts();
-    let out = run_all(&scripts, start_rill);
+    let out = run_all(&scripts, "rill", start_rill);
     print!("{}", out.report);
     println!("compat ({}): {}", scripts.join(", "), out.summary());
     if enforced {
@@ -665,7 +679,7 @@ fn scripts_are_deterministic_on_redis() {
             "ENABLED names a missing script {s}"
         );
     }
-    let out = run_all(&scripts, || {
+    let out = run_all(&scripts, "redis2", || {
         let s = RedisServer::start(&[]);
         let addr = s.addr;
         (s, addr)
@@ -702,7 +716,7 @@ GET k
 QUIT
 PING
 ";
-    let mut out = Outcome::default();
+    let mut out = Outcome::new("rill");
     run_script("t.redis", script, a.addr, b.addr, &mut out);
     assert_eq!(out.summary(), "7 passed, 1 failed", "{}", out.report);
     assert!(
@@ -713,7 +727,7 @@ PING
         out.report
     );
     // A script that does not start with FLUSHALL is an error, not a silent pass.
-    let mut out = Outcome::default();
+    let mut out = Outcome::new("rill");
     run_script("u.redis", "PING\n", a.addr, b.addr, &mut out);
     assert_eq!(out.failed, 1);
     assert!(out.report.contains("first command must be FLUSHALL"));
