@@ -452,9 +452,13 @@ impl RedisServer {
                 return Err(format!("redis-server exited: {status}"));
             }
             if TcpStream::connect(s.addr).is_ok() {
+                // Make sure it is our child answering, not whoever took the port first.
                 let mut c = Conn::new(s.addr);
-                if c.call(&[b"PING".to_vec()]) == V::Simple(b"PONG".to_vec()) {
-                    return Ok(s);
+                let want = format!("process_id:{}\r\n", s.child.id());
+                match c.call(&[b"INFO".to_vec(), b"server".to_vec()]) {
+                    V::Bulk(b) if String::from_utf8_lossy(&b).contains(&want) => return Ok(s),
+                    V::Bulk(_) => return Err(format!("port {port} answered by another server")),
+                    _ => {}
                 }
             }
             std::thread::sleep(Duration::from_millis(20));
