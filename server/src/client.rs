@@ -15,7 +15,8 @@ use tokio::sync::Notify;
 pub struct ClientInfo {
     pub name: String,
     pub db: usize,
-    pub last_cmd: String,
+    /// Full name of the last command ("get", "client|list"); table names are static.
+    pub last_cmd: &'static str,
     pub resp: u8,
     pub flags: String,
     pub qbuf: usize,
@@ -75,7 +76,7 @@ impl ClientHandle {
             i.multi,
             i.qbuf,
             i.omem,
-            if i.last_cmd.is_empty() { "NULL".to_string() } else { i.last_cmd.clone() },
+            if i.last_cmd.is_empty() { "NULL" } else { i.last_cmd },
             i.resp.max(2),
         )
     }

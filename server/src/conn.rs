@@ -228,7 +228,7 @@ async fn run_batch(
     }
     let config = shared.config();
     let now = crate::util::now_ms();
-    let mut last_cmd = None;
+    let mut last = 0;
     {
         let mut state = shared.state.lock();
         state.begin(now, &config);
@@ -239,8 +239,8 @@ async fn run_batch(
             config,
             now_ms: now,
         };
-        for argv in batch.drain(..) {
-            let reply = cmd::dispatch(&mut ctx, &argv);
+        for (i, argv) in batch.iter().enumerate() {
+            let reply = cmd::dispatch(&mut ctx, argv);
             if let Some(text) = error_text(&reply) {
                 ctx.state.record_error(text);
             }
@@ -255,21 +255,17 @@ async fn run_batch(
                     wbuf.extend_from_slice(&line);
                 }
             }
-            last_cmd = Some(argv);
+            last = i;
             if ctx.client.close_after_reply {
                 break;
             }
         }
     }
-    batch.clear();
-    if let Some(argv) = last_cmd {
-        let name = match cmd::resolve(&argv) {
-            Ok(r) => r.full_name.clone(),
-            Err(_) => "NULL".into(),
-        };
-        let mut info = client.handle.info.lock();
-        info.last_cmd = name;
+    if let Some(argv) = batch.get(last) {
+        let name = cmd::resolve(argv).map_or("NULL", |r| r.full_name.as_str());
+        client.handle.info.lock().last_cmd = name;
     }
+    batch.clear();
 }
 
 /// The text of an error reply (after `-`), for INFO errorstats.

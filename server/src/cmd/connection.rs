@@ -294,7 +294,7 @@ fn client_getname(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
 /// CLIENT LIST [TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]
 /// ```
 fn client_list(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    ctx.client.handle.info.lock().last_cmd = "client|list".into();
+    ctx.client.handle.info.lock().last_cmd = "client|list";
     let clients: Vec<_> = ctx.shared.clients.lock().values().cloned().collect();
     if argv.len() == 4 && eq_ic(&argv[2], "type") {
         let t = client_type_by_name(&argv[3])
@@ -325,7 +325,7 @@ fn client_list(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 /// CLIENT INFO
 /// ```
 fn client_info(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
-    ctx.client.handle.info.lock().last_cmd = "client|info".into();
+    ctx.client.handle.info.lock().last_cmd = "client|info";
     let mut s = ctx.client.handle.list_line();
     s.push('\n');
     Ok(Reply::Verbatim("txt", Bytes::from(s)))

@@ -20,9 +20,9 @@ use crate::client::ClientState;
 use crate::config::Config;
 use crate::db::Db;
 use crate::shared::{Shared, State};
+use ahash::AHashMap as HashMap;
 use bytes::Bytes;
 use rill_protocol::Reply;
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use thiserror::Error;
 
