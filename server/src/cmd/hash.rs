@@ -495,3 +495,238 @@ pub static COMMANDS: &[CommandSpec] = &[
         )
         .syntax("key cursor [MATCH pattern] [COUNT count]"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testkit::*;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+    use rill_protocol::{Reply, RespVersion};
+    use std::collections::HashMap;
+
+    const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+    #[test]
+    fn basics_and_delete_when_empty() {
+        let mut t = TestDb::new();
+        assert_eq!(t.run(&["HSET", "h", "a", "1", "b", "2"]), int(2));
+        assert_eq!(t.run(&["HSET", "h", "a", "3"]), int(0));
+        assert_eq!(t.run(&["HMSET", "h", "c", "4"]), Reply::ok());
+        assert_eq!(t.run(&["HSETNX", "h", "c", "5"]), int(0));
+        assert_eq!(t.run(&["HGET", "h", "a"]), bulk("3"));
+        assert_eq!(
+            t.run(&["HMGET", "h", "a", "zz"]),
+            Reply::Array(vec![bulk("3"), Reply::Null])
+        );
+        assert_eq!(t.run(&["HSTRLEN", "h", "a"]), int(1));
+        assert_eq!(t.run(&["HLEN", "h"]), int(3));
+        assert_eq!(t.run(&["HKEYS", "h"]), arr(&["a", "b", "c"]));
+        assert_eq!(t.run(&["HDEL", "h", "a"]), int(1));
+        // Listpack-sized hashes keep insertion order across deletes.
+        assert_eq!(t.run(&["HVALS", "h"]), arr(&["2", "4"]));
+        assert_eq!(
+            t.run(&["HGETALL", "h"]),
+            Reply::Map(vec![(bulk("b"), bulk("2")), (bulk("c"), bulk("4"))])
+        );
+        assert_eq!(t.run(&["HDEL", "h", "b", "c", "d"]), int(2));
+        assert_eq!(t.run(&["EXISTS", "h"]), int(0));
+        assert_eq!(t.run(&["HGETALL", "h"]), Reply::Map(vec![]));
+        assert_eq!(
+            t.run(&["HSET", "h", "a"]),
+            err("ERR wrong number of arguments for 'hset' command")
+        );
+        assert_eq!(
+            t.run(&["HMSET", "h", "a", "1", "b"]),
+            err("ERR wrong number of arguments for 'hmset' command")
+        );
+        t.run(&["SET", "s", "x"]);
+        for cmd in [
+            &["HSET", "s", "a", "1"][..],
+            &["HGET", "s", "a"],
+            &["HGETALL", "s"],
+            &["HINCRBY", "s", "a", "1"],
+            &["HRANDFIELD", "s"],
+            &["HSCAN", "s", "0"],
+        ] {
+            assert_eq!(t.run(cmd), err(WRONGTYPE), "{cmd:?}");
+        }
+    }
+
+    #[test]
+    fn incr_errors() {
+        let mut t = TestDb::new();
+        t.run(&["HSET", "h", "s", "abc", "big", "9223372036854775807", "f", "0.1"]);
+        assert_eq!(t.run(&["HINCRBY", "h", "n", "5"]), int(5));
+        assert_eq!(
+            t.run(&["HINCRBY", "h", "s", "1"]),
+            err("ERR hash value is not an integer")
+        );
+        assert_eq!(
+            t.run(&["HINCRBY", "h", "big", "1"]),
+            err("ERR increment or decrement would overflow")
+        );
+        assert_eq!(
+            t.run(&["HINCRBY", "h", "n", "x"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(t.run(&["HINCRBYFLOAT", "h", "f", "0.2"]), bulk("0.3"));
+        assert_eq!(t.run(&["HGET", "h", "f"]), bulk("0.3"));
+        assert_eq!(
+            t.run(&["HINCRBYFLOAT", "h", "s", "1"]),
+            err("ERR hash value is not a float")
+        );
+        assert_eq!(
+            t.run(&["HINCRBYFLOAT", "h", "f", "x"]),
+            err("ERR value is not a valid float")
+        );
+        assert_eq!(
+            t.run(&["HINCRBYFLOAT", "h", "f", "inf"]),
+            err("ERR value is NaN or Infinity")
+        );
+        t.run(&["HSET", "h", "m", "1e308"]);
+        assert_eq!(
+            t.run(&["HINCRBYFLOAT", "h", "m", "1.7e308"]),
+            err("ERR increment would produce NaN or Infinity")
+        );
+    }
+
+    #[test]
+    fn hrandfield_shapes() {
+        let mut t = TestDb::new();
+        t.run(&["HSET", "h", "a", "1", "b", "2"]);
+        assert_eq!(
+            t.run(&["HRANDFIELD", "h", "5", "WITHVALUES"]),
+            arr(&["a", "1", "b", "2"])
+        );
+        assert_eq!(t.run(&["HRANDFIELD", "h", "0"]), arr(&[]));
+        assert_eq!(t.run(&["HRANDFIELD", "nokey"]), Reply::Null);
+        assert_eq!(t.run(&["HRANDFIELD", "nokey", "3"]), arr(&[]));
+        match t.run(&["HRANDFIELD", "h", "-5", "WITHVALUES"]) {
+            Reply::Array(v) => assert_eq!(v.len(), 10),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.run(&["HRANDFIELD", "h", "1", "FOO"]), err("ERR syntax error"));
+        assert_eq!(
+            t.run(&["HRANDFIELD", "h", "-4611686018427387904", "WITHVALUES"]),
+            err("ERR value is out of range")
+        );
+        assert_eq!(
+            t.run(&["HRANDFIELD", "h", "-999999999999"]),
+            err("ERR value is out of range")
+        );
+        t.client.resp = RespVersion::Resp3;
+        match t.run(&["HRANDFIELD", "h", "-3", "WITHVALUES"]) {
+            Reply::Array(v) => {
+                assert_eq!(v.len(), 3);
+                for pair in v {
+                    let Reply::Array(p) = pair else { panic!() };
+                    assert_eq!(p.len(), 2);
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn hscan_small_and_large() {
+        let mut t = TestDb::new();
+        t.run(&["HSET", "h", "a", "1", "b", "2"]);
+        assert_eq!(
+            t.run(&["HSCAN", "h", "0", "COUNT", "1"]),
+            Reply::Array(vec![bulk("0"), arr(&["a", "1", "b", "2"])])
+        );
+        for i in 0..200 {
+            t.run(&["HSET", "big", &format!("f{i}"), "v"]);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = "0".to_string();
+        loop {
+            let Reply::Array(parts) = t.run(&["HSCAN", "big", &cursor]) else {
+                panic!()
+            };
+            let Reply::Bulk(c) = &parts[0] else { panic!() };
+            cursor = String::from_utf8(c.to_vec()).unwrap();
+            let Reply::Array(items) = &parts[1] else { panic!() };
+            assert_eq!(items.len() % 2, 0);
+            for kv in items.chunks(2) {
+                let Reply::Bulk(k) = &kv[0] else { panic!() };
+                seen.insert(k.clone());
+            }
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 200);
+        assert_eq!(t.run(&["HSCAN", "big", "-1"]), err("ERR invalid cursor"));
+    }
+
+    /// Random operations checked against a HashMap mirror.
+    #[test]
+    fn model_random_ops() {
+        let mut rng = SmallRng::seed_from_u64(5);
+        let mut t = TestDb::new();
+        let mut m: HashMap<String, String> = HashMap::new();
+        for step in 0..4000 {
+            let f = format!("f{}", rng.gen_range(0..30));
+            match rng.gen_range(0..7) {
+                0 | 1 => {
+                    let v = format!("{}", rng.gen_range(-50..50));
+                    let created = m.insert(f.clone(), v.clone()).is_none() as i64;
+                    assert_eq!(t.run(&["HSET", "h", &f, &v]), int(created));
+                }
+                2 => {
+                    let removed = m.remove(&f).is_some() as i64;
+                    assert_eq!(t.run(&["HDEL", "h", &f]), int(removed));
+                }
+                3 => {
+                    let want = m.get(&f).map_or(Reply::Null, |v| bulk(v));
+                    assert_eq!(t.run(&["HGET", "h", &f]), want);
+                }
+                4 => {
+                    let by = rng.gen_range(-5..5i64);
+                    let got = t.run(&["HINCRBY", "h", &f, &by.to_string()]);
+                    match m.get(&f).map_or(Ok(0), |v| v.parse::<i64>()) {
+                        Ok(cur) => {
+                            m.insert(f.clone(), (cur + by).to_string());
+                            assert_eq!(got, int(cur + by));
+                        }
+                        Err(_) => assert_eq!(got, err("ERR hash value is not an integer")),
+                    }
+                }
+                5 => {
+                    let n = rng.gen_range(1..5i64);
+                    let got = t.run(&["HRANDFIELD", "h", &n.to_string()]);
+                    let Reply::Array(v) = got else { panic!() };
+                    assert_eq!(v.len(), (n as usize).min(m.len()));
+                    for x in v {
+                        let Reply::Bulk(b) = x else { panic!() };
+                        assert!(m.contains_key(std::str::from_utf8(&b).unwrap()));
+                    }
+                }
+                _ => {
+                    let got = t.run(&["HSETNX", "h", &f, "nx"]);
+                    let set = !m.contains_key(&f);
+                    if set {
+                        m.insert(f.clone(), "nx".into());
+                    }
+                    assert_eq!(got, int(set as i64));
+                }
+            }
+            let Reply::Map(pairs) = t.run(&["HGETALL", "h"]) else {
+                panic!()
+            };
+            let got: HashMap<String, String> = pairs
+                .into_iter()
+                .map(|(k, v)| match (k, v) {
+                    (Reply::Bulk(k), Reply::Bulk(v)) => (
+                        String::from_utf8(k.to_vec()).unwrap(),
+                        String::from_utf8(v.to_vec()).unwrap(),
+                    ),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(got, m, "step {step}");
+            assert_eq!(t.run(&["EXISTS", "h"]), int(!m.is_empty() as i64));
+        }
+    }
+}

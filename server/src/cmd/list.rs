@@ -660,3 +660,268 @@ pub static COMMANDS: &[CommandSpec] = &[
         )
         .syntax("numkeys key [key ...] <LEFT | RIGHT> [COUNT count]"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testkit::*;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+    use rill_protocol::{Reply, RespVersion};
+    use std::collections::VecDeque;
+
+    const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+    #[test]
+    fn push_pop_and_delete_when_empty() {
+        let mut t = TestDb::new();
+        assert_eq!(t.run(&["RPUSH", "l", "a", "b", "c"]), int(3));
+        assert_eq!(t.run(&["LPUSH", "l", "z"]), int(4));
+        assert_eq!(t.run(&["LRANGE", "l", "0", "-1"]), arr(&["z", "a", "b", "c"]));
+        assert_eq!(t.run(&["LPOP", "l"]), bulk("z"));
+        assert_eq!(t.run(&["RPOP", "l", "2"]), arr(&["c", "b"]));
+        assert_eq!(t.run(&["LPOP", "l", "0"]), arr(&[]));
+        assert_eq!(t.run(&["LPOP", "l", "5"]), arr(&["a"]));
+        assert_eq!(t.run(&["EXISTS", "l"]), int(0));
+        assert_eq!(t.run(&["LPOP", "l"]), Reply::Null);
+        assert_eq!(t.run(&["LPOP", "l", "2"]), Reply::NullArray);
+        assert_eq!(t.run(&["LPOP", "l", "0"]), Reply::NullArray);
+        assert_eq!(t.run(&["LPUSHX", "l", "a"]), int(0));
+        assert_eq!(t.run(&["EXISTS", "l"]), int(0));
+        assert_eq!(
+            t.run(&["LPOP", "l", "-1"]),
+            err("ERR value is out of range, must be positive")
+        );
+        assert_eq!(
+            t.run(&["LPOP", "l", "1", "2"]),
+            err("ERR wrong number of arguments for 'lpop' command")
+        );
+    }
+
+    #[test]
+    fn errors_match_redis() {
+        let mut t = TestDb::new();
+        t.run(&["SET", "s", "x"]);
+        t.run(&["RPUSH", "l", "a", "b", "a"]);
+        for cmd in [
+            &["LPUSH", "s", "a"][..],
+            &["LRANGE", "s", "0", "1"],
+            &["LLEN", "s"],
+            &["LPOP", "s", "0"],
+            &["LSET", "s", "x", "x"],
+            &["LMOVE", "l", "s", "LEFT", "LEFT"],
+        ] {
+            assert_eq!(t.run(cmd), err(WRONGTYPE), "{cmd:?}");
+        }
+        assert_eq!(t.run(&["LSET", "nokey", "x", "v"]), err("ERR no such key"));
+        assert_eq!(t.run(&["LSET", "l", "3", "v"]), err("ERR index out of range"));
+        assert_eq!(
+            t.run(&["LSET", "l", "x", "v"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(t.run(&["LINDEX", "nokey", "x"]), Reply::Null);
+        assert_eq!(t.run(&["LINSERT", "l", "middle", "a", "x"]), err("ERR syntax error"));
+        assert!(t.resp(&["LPOS", "l", "a", "RANK", "0"]).starts_with("-ERR RANK can't be zero"));
+        assert_eq!(
+            t.run(&["LPOS", "l", "a", "COUNT", "-1"]),
+            err("ERR COUNT can't be negative")
+        );
+        assert_eq!(
+            t.run(&["LPOS", "l", "a", "MAXLEN", "x"]),
+            err("ERR MAXLEN can't be negative")
+        );
+        assert_eq!(t.run(&["LPOS", "l", "a", "RANK"]), err("ERR syntax error"));
+        assert_eq!(
+            t.run(&["LMPOP", "0", "l", "LEFT"]),
+            err("ERR numkeys should be greater than 0")
+        );
+        assert_eq!(t.run(&["LMPOP", "2", "l", "LEFT"]), err("ERR syntax error"));
+        assert_eq!(
+            t.run(&["LMPOP", "9223372036854775807", "l", "LEFT"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            t.run(&["LMPOP", "1", "l", "LEFT", "COUNT", "0"]),
+            err("ERR count should be greater than 0")
+        );
+        assert_eq!(
+            t.run(&["LMPOP", "1", "l", "LEFT", "COUNT", "1", "COUNT", "1"]),
+            err("ERR syntax error")
+        );
+    }
+
+    #[test]
+    fn lpos_options() {
+        let mut t = TestDb::new();
+        t.run(&["RPUSH", "l", "a", "b", "c", "a", "b", "a"]);
+        assert_eq!(t.run(&["LPOS", "l", "a"]), int(0));
+        assert_eq!(t.run(&["LPOS", "l", "a", "RANK", "-1"]), int(5));
+        assert_eq!(t.run(&["LPOS", "l", "a", "RANK", "2"]), int(3));
+        assert_eq!(
+            t.run(&["LPOS", "l", "a", "COUNT", "0"]),
+            Reply::Array(vec![int(0), int(3), int(5)])
+        );
+        assert_eq!(
+            t.run(&["LPOS", "l", "a", "RANK", "-1", "COUNT", "2"]),
+            Reply::Array(vec![int(5), int(3)])
+        );
+        assert_eq!(
+            t.run(&["LPOS", "l", "a", "COUNT", "0", "MAXLEN", "4"]),
+            Reply::Array(vec![int(0), int(3)])
+        );
+        assert_eq!(t.run(&["LPOS", "l", "z"]), Reply::Null);
+        assert_eq!(t.run(&["LPOS", "l", "z", "COUNT", "1"]), arr(&[]));
+        // Redis negates LONG_MIN in C: it stays negative and matches from the tail.
+        assert_eq!(
+            t.run(&["LPOS", "l", "a", "RANK", "-9223372036854775808"]),
+            int(5)
+        );
+    }
+
+    #[test]
+    fn lmove_and_lmpop() {
+        let mut t = TestDb::new();
+        t.run(&["RPUSH", "a", "1", "2", "3"]);
+        assert_eq!(t.run(&["LMOVE", "a", "b", "LEFT", "RIGHT"]), bulk("1"));
+        assert_eq!(t.run(&["RPOPLPUSH", "a", "b"]), bulk("3"));
+        assert_eq!(t.run(&["LRANGE", "b", "0", "-1"]), arr(&["3", "1"]));
+        assert_eq!(t.run(&["LMOVE", "a", "a", "LEFT", "RIGHT"]), bulk("2"));
+        assert_eq!(t.run(&["LRANGE", "a", "0", "-1"]), arr(&["2"]));
+        assert_eq!(t.run(&["LMOVE", "nokey", "b", "LEFT", "RIGHT"]), Reply::Null);
+        assert_eq!(t.run(&["LMOVE", "a", "b", "UP", "RIGHT"]), err("ERR syntax error"));
+        assert_eq!(
+            t.run(&["LMPOP", "2", "nokey", "b", "RIGHT", "COUNT", "5"]),
+            Reply::Array(vec![bulk("b"), arr(&["1", "3"])])
+        );
+        assert_eq!(t.run(&["EXISTS", "b"]), int(0));
+        assert_eq!(t.run(&["LMPOP", "1", "b", "LEFT"]), Reply::NullArray);
+    }
+
+    #[test]
+    fn null_shapes_in_resp3() {
+        let mut t = TestDb::new();
+        t.client.resp = RespVersion::Resp3;
+        assert_eq!(t.run(&["LPOP", "nokey", "1"]), Reply::NullArray);
+        assert_eq!(t.run(&["LPOP", "nokey"]), Reply::Null);
+    }
+
+    #[test]
+    fn dirty_counts_elements() {
+        let mut t = TestDb::new();
+        let before = t.shared.state.lock().store.dirty;
+        t.run(&["RPUSH", "l", "a", "b", "c"]);
+        t.run(&["LPOP", "l", "2"]);
+        t.run(&["LPOP", "nokey", "2"]);
+        assert_eq!(t.shared.state.lock().store.dirty - before, 5);
+    }
+
+    fn strs(v: &VecDeque<String>, a: usize, b: usize) -> Reply {
+        Reply::Array(v.range(a..=b).map(|s| bulk(s)).collect())
+    }
+
+    /// Random operations checked against a VecDeque mirror.
+    #[test]
+    fn model_random_ops() {
+        let mut rng = SmallRng::seed_from_u64(7);
+        let mut t = TestDb::new();
+        let mut m: VecDeque<String> = VecDeque::new();
+        for step in 0..4000 {
+            let v = format!("v{}", rng.gen_range(0..8));
+            let len = m.len() as i64;
+            let i = rng.gen_range(-len - 2..=len + 2);
+            let j = rng.gen_range(-len - 2..=len + 2);
+            let (is, js) = (i.to_string(), j.to_string());
+            match rng.gen_range(0..11) {
+                0 => {
+                    assert_eq!(t.run(&["LPUSH", "k", &v]), int(len + 1));
+                    m.push_front(v);
+                }
+                1 | 2 => {
+                    assert_eq!(t.run(&["RPUSH", "k", &v, "x"]), int(len + 2));
+                    m.push_back(v);
+                    m.push_back("x".into());
+                }
+                3 => {
+                    let n = rng.gen_range(1..4usize);
+                    let got = t.run(&["LPOP", "k", &n.to_string()]);
+                    if m.is_empty() {
+                        assert_eq!(got, Reply::NullArray);
+                    } else {
+                        let want: Vec<Reply> =
+                            (0..n).filter_map(|_| m.pop_front()).map(|s| bulk(&s)).collect();
+                        assert_eq!(got, Reply::Array(want), "step {step}");
+                    }
+                }
+                4 => {
+                    let want = m.pop_back().map_or(Reply::Null, |s| bulk(&s));
+                    assert_eq!(t.run(&["RPOP", "k"]), want);
+                }
+                5 => {
+                    let want = match crate::db::list::range_bounds(i, j, m.len()) {
+                        Some((a, b)) => strs(&m, a, b),
+                        None => arr(&[]),
+                    };
+                    assert_eq!(t.run(&["LRANGE", "k", &is, &js]), want);
+                }
+                6 => {
+                    let want = crate::db::list::index(i, m.len())
+                        .map_or(Reply::Null, |p| bulk(&m[p]));
+                    assert_eq!(t.run(&["LINDEX", "k", &is]), want);
+                }
+                7 => {
+                    let got = t.run(&["LSET", "k", &is, &v]);
+                    if m.is_empty() {
+                        assert_eq!(got, err("ERR no such key"));
+                    } else if let Some(p) = crate::db::list::index(i, m.len()) {
+                        assert_eq!(got, Reply::ok());
+                        m[p] = v;
+                    } else {
+                        assert_eq!(got, err("ERR index out of range"));
+                    }
+                }
+                8 => {
+                    let c = rng.gen_range(-2..=2i64);
+                    let mut removed = 0;
+                    let limit = if c == 0 { usize::MAX } else { c.unsigned_abs() as usize };
+                    let idx: Vec<usize> = if c < 0 {
+                        (0..m.len()).rev().collect()
+                    } else {
+                        (0..m.len()).collect()
+                    };
+                    let mut kill = vec![];
+                    for p in idx {
+                        if removed < limit && m[p] == v {
+                            kill.push(p);
+                            removed += 1;
+                        }
+                    }
+                    kill.sort_unstable();
+                    for p in kill.into_iter().rev() {
+                        m.remove(p);
+                    }
+                    assert_eq!(t.run(&["LREM", "k", &c.to_string(), &v]), int(removed as i64));
+                }
+                9 => {
+                    assert_eq!(t.run(&["LTRIM", "k", &is, &js]), Reply::ok());
+                    m = match crate::db::list::range_bounds(i, j, m.len()) {
+                        Some((a, b)) => m.range(a..=b).cloned().collect(),
+                        None => VecDeque::new(),
+                    };
+                }
+                _ => {
+                    let got = t.run(&["LINSERT", "k", "BEFORE", &v, "ins"]);
+                    if m.is_empty() {
+                        assert_eq!(got, int(0));
+                    } else if let Some(p) = m.iter().position(|e| *e == v) {
+                        m.insert(p, "ins".into());
+                        assert_eq!(got, int(m.len() as i64));
+                    } else {
+                        assert_eq!(got, int(-1));
+                    }
+                }
+            }
+            let exists = t.run(&["EXISTS", "k"]);
+            assert_eq!(exists, int(!m.is_empty() as i64), "step {step}");
+            assert_eq!(t.run(&["LLEN", "k"]), int(m.len() as i64));
+        }
+    }
+}

@@ -685,3 +685,260 @@ pub static COMMANDS: &[CommandSpec] = &[
         )
         .syntax("key cursor [MATCH pattern] [COUNT count]"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testkit::*;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+    use rill_protocol::Reply;
+    use std::collections::HashSet;
+
+    const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+    fn members(r: Reply) -> HashSet<String> {
+        let items = match r {
+            Reply::Set(v) | Reply::Array(v) => v,
+            other => panic!("not a collection: {other:?}"),
+        };
+        items
+            .into_iter()
+            .map(|i| match i {
+                Reply::Bulk(b) => String::from_utf8(b.to_vec()).unwrap(),
+                other => panic!("not bulk: {other:?}"),
+            })
+            .collect()
+    }
+
+    fn hs(items: &[&str]) -> HashSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn basics_and_delete_when_empty() {
+        let mut t = TestDb::new();
+        assert_eq!(t.run(&["SADD", "s", "a", "b", "a"]), int(2));
+        assert_eq!(t.run(&["SCARD", "s"]), int(2));
+        assert_eq!(t.run(&["SISMEMBER", "s", "a"]), int(1));
+        assert_eq!(
+            t.run(&["SMISMEMBER", "s", "a", "z"]),
+            Reply::Array(vec![int(1), int(0)])
+        );
+        assert_eq!(t.run(&["SREM", "s", "a", "b", "c"]), int(2));
+        assert_eq!(t.run(&["EXISTS", "s"]), int(0));
+        assert_eq!(t.run(&["SMEMBERS", "s"]), Reply::Set(vec![]));
+        t.run(&["SET", "str", "x"]);
+        for cmd in [
+            &["SADD", "str", "a"][..],
+            &["SMEMBERS", "str"],
+            &["SCARD", "str"],
+            &["SPOP", "str", "0"],
+            &["SRANDMEMBER", "str", "0"],
+            &["SINTER", "nokey", "str"],
+            &["SINTERCARD", "2", "nokey", "str"],
+            &["SSCAN", "str", "0"],
+        ] {
+            assert_eq!(t.run(cmd), err(WRONGTYPE), "{cmd:?}");
+        }
+    }
+
+    #[test]
+    fn intsets_reply_in_numeric_order() {
+        let mut t = TestDb::new();
+        t.run(&["SADD", "s", "10", "-3", "2"]);
+        assert_eq!(
+            t.run(&["SMEMBERS", "s"]),
+            Reply::Set(vec![bulk("-3"), bulk("2"), bulk("10")])
+        );
+        assert_eq!(
+            t.run(&["SSCAN", "s", "0"]),
+            Reply::Array(vec![bulk("0"), arr(&["-3", "2", "10"])])
+        );
+    }
+
+    #[test]
+    fn spop_and_srandmember_counts() {
+        let mut t = TestDb::new();
+        t.run(&["SADD", "s", "a", "b", "c", "d"]);
+        assert_eq!(t.run(&["SPOP", "s", "0"]), Reply::Set(vec![]));
+        assert_eq!(t.run(&["SPOP", "nokey", "2"]), Reply::Set(vec![]));
+        assert_eq!(t.run(&["SPOP", "nokey"]), Reply::Null);
+        assert_eq!(
+            t.run(&["SPOP", "s", "-1"]),
+            err("ERR value is out of range, must be positive")
+        );
+        assert_eq!(t.run(&["SPOP", "s", "1", "2"]), err("ERR syntax error"));
+        let popped = members(t.run(&["SPOP", "s", "3"]));
+        assert_eq!(popped.len(), 3);
+        assert_eq!(t.run(&["SCARD", "s"]), int(1));
+        let rest = members(t.run(&["SMEMBERS", "s"]));
+        assert!(popped.is_disjoint(&rest));
+        t.run(&["SADD", "s", "a", "b", "c", "d"]);
+        assert_eq!(members(t.run(&["SRANDMEMBER", "s", "10"])), hs(&["a", "b", "c", "d"]));
+        let two = members(t.run(&["SRANDMEMBER", "s", "2"]));
+        assert_eq!(two.len(), 2);
+        match t.run(&["SRANDMEMBER", "s", "-50"]) {
+            Reply::Array(v) => assert_eq!(v.len(), 50),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.run(&["SRANDMEMBER", "nokey", "-5"]), arr(&[]));
+        assert_eq!(t.run(&["SRANDMEMBER", "nokey"]), Reply::Null);
+        assert_eq!(
+            t.run(&["SRANDMEMBER", "s", "-9223372036854775808"]),
+            err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+        );
+        // Absurd counts are refused instead of exhausting memory.
+        assert_eq!(
+            t.run(&["SRANDMEMBER", "s", "-999999999999"]),
+            err("ERR value is out of range")
+        );
+        assert_eq!(t.run(&["SPOP", "s", "100"]).is_error(), false);
+        assert_eq!(t.run(&["EXISTS", "s"]), int(0));
+    }
+
+    #[test]
+    fn algebra_and_store() {
+        let mut t = TestDb::new();
+        t.run(&["SADD", "a", "1", "2", "3", "x"]);
+        t.run(&["SADD", "b", "2", "3", "4", "x"]);
+        assert_eq!(members(t.run(&["SINTER", "a", "b"])), hs(&["2", "3", "x"]));
+        assert_eq!(members(t.run(&["SINTER", "a", "nokey"])), hs(&[]));
+        assert_eq!(
+            members(t.run(&["SUNION", "a", "b", "nokey"])),
+            hs(&["1", "2", "3", "4", "x"])
+        );
+        assert_eq!(members(t.run(&["SDIFF", "a", "b"])), hs(&["1"]));
+        assert_eq!(members(t.run(&["SDIFF", "nokey", "a"])), hs(&[]));
+        assert_eq!(t.run(&["SINTERSTORE", "d", "a", "b"]), int(3));
+        assert_eq!(members(t.run(&["SMEMBERS", "d"])), hs(&["2", "3", "x"]));
+        assert_eq!(t.run(&["SDIFFSTORE", "d", "a", "a"]), int(0));
+        assert_eq!(t.run(&["EXISTS", "d"]), int(0));
+        t.run(&["SET", "d", "string"]);
+        assert_eq!(t.run(&["SUNIONSTORE", "d", "a"]), int(4));
+        assert_eq!(t.run(&["SCARD", "d"]), int(4));
+        assert_eq!(t.run(&["SINTERCARD", "2", "a", "b"]), int(3));
+        assert_eq!(t.run(&["SINTERCARD", "2", "a", "b", "LIMIT", "2"]), int(2));
+        assert_eq!(t.run(&["SINTERCARD", "2", "a", "b", "LIMIT", "0"]), int(3));
+        assert_eq!(
+            t.run(&["SINTERCARD", "0", "a"]),
+            err("ERR numkeys should be greater than 0")
+        );
+        assert_eq!(
+            t.run(&["SINTERCARD", "3", "a", "b"]),
+            err("ERR Number of keys can't be greater than number of args")
+        );
+        assert_eq!(
+            t.run(&["SINTERCARD", "1", "a", "LIMIT", "-1"]),
+            err("ERR LIMIT can't be negative")
+        );
+        assert_eq!(t.run(&["SINTERCARD", "1", "a", "FOO"]), err("ERR syntax error"));
+    }
+
+    #[test]
+    fn smove_rules() {
+        let mut t = TestDb::new();
+        t.run(&["SADD", "a", "m"]);
+        t.run(&["SET", "str", "x"]);
+        assert_eq!(t.run(&["SMOVE", "nokey", "str", "m"]), int(0));
+        assert_eq!(t.run(&["SMOVE", "a", "str", "m"]), err(WRONGTYPE));
+        assert_eq!(t.run(&["SMOVE", "a", "a", "m"]), int(1));
+        assert_eq!(t.run(&["SMOVE", "a", "a", "z"]), int(0));
+        assert_eq!(t.run(&["SMOVE", "a", "b", "m"]), int(1));
+        assert_eq!(t.run(&["EXISTS", "a"]), int(0));
+        assert_eq!(t.run(&["SMEMBERS", "b"]), Reply::Set(vec![bulk("m")]));
+    }
+
+    #[test]
+    fn sscan_walks_large_sets() {
+        let mut t = TestDb::new();
+        for i in 0..300 {
+            t.run(&["SADD", "s", &format!("m{i}")]);
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = "0".to_string();
+        let mut calls = 0;
+        loop {
+            calls += 1;
+            let Reply::Array(parts) = t.run(&["SSCAN", "s", &cursor, "COUNT", "20"]) else {
+                panic!()
+            };
+            let Reply::Bulk(c) = &parts[0] else { panic!() };
+            cursor = String::from_utf8(c.to_vec()).unwrap();
+            seen.extend(members(parts[1].clone()));
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 300);
+        assert!(calls > 1);
+        assert_eq!(t.run(&["SSCAN", "s", "x"]), err("ERR invalid cursor"));
+        assert_eq!(t.run(&["SSCAN", "s", "0", "COUNT", "0"]), err("ERR syntax error"));
+        let Reply::Array(parts) = t.run(&["SSCAN", "s", "0", "MATCH", "m1?", "COUNT", "1000"])
+        else {
+            panic!()
+        };
+        assert_eq!(members(parts[1].clone()).len(), 10);
+    }
+
+    /// Random operations checked against a HashSet mirror.
+    #[test]
+    fn model_random_ops() {
+        let mut rng = SmallRng::seed_from_u64(11);
+        let mut t = TestDb::new();
+        let mut a: HashSet<String> = HashSet::new();
+        let mut b: HashSet<String> = HashSet::new();
+        for step in 0..4000 {
+            let m = format!("{}", rng.gen_range(0..40));
+            let (k, mine) = if rng.gen_bool(0.5) {
+                ("a", &mut a)
+            } else {
+                ("b", &mut b)
+            };
+            match rng.gen_range(0..8) {
+                0 | 1 => {
+                    let added = mine.insert(m.clone()) as i64;
+                    assert_eq!(t.run(&["SADD", k, &m]), int(added));
+                }
+                2 => {
+                    let removed = mine.remove(&m) as i64;
+                    assert_eq!(t.run(&["SREM", k, &m]), int(removed));
+                }
+                3 => {
+                    assert_eq!(t.run(&["SISMEMBER", k, &m]), int(mine.contains(&m) as i64));
+                }
+                4 => {
+                    let n = rng.gen_range(0..4usize);
+                    let got = members(t.run(&["SPOP", k, &n.to_string()]));
+                    assert_eq!(got.len(), n.min(mine.len()), "step {step}");
+                    for g in &got {
+                        assert!(mine.remove(g));
+                    }
+                }
+                5 => {
+                    let want: HashSet<String> = a.intersection(&b).cloned().collect();
+                    assert_eq!(members(t.run(&["SINTER", "a", "b"])), want);
+                    assert_eq!(t.run(&["SINTERCARD", "2", "a", "b"]), int(want.len() as i64));
+                }
+                6 => {
+                    let want: HashSet<String> = a.difference(&b).cloned().collect();
+                    assert_eq!(members(t.run(&["SDIFF", "a", "b"])), want);
+                }
+                _ => {
+                    let (src, dst) = if k == "a" { ("a", "b") } else { ("b", "a") };
+                    let moved = if src == "a" { a.remove(&m) } else { b.remove(&m) };
+                    if moved {
+                        if dst == "a" {
+                            a.insert(m.clone());
+                        } else {
+                            b.insert(m.clone());
+                        }
+                    }
+                    assert_eq!(t.run(&["SMOVE", src, dst, &m]), int(moved as i64));
+                }
+            }
+            assert_eq!(members(t.run(&["SMEMBERS", "a"])), a, "step {step}");
+            assert_eq!(t.run(&["SCARD", "b"]), int(b.len() as i64));
+            assert_eq!(t.run(&["EXISTS", "a", "b"]), int(!a.is_empty() as i64 + !b.is_empty() as i64));
+        }
+    }
+}
