@@ -555,7 +555,16 @@ mod tests {
     #[test]
     fn incr_errors() {
         let mut t = TestDb::new();
-        t.run(&["HSET", "h", "s", "abc", "big", "9223372036854775807", "f", "0.1"]);
+        t.run(&[
+            "HSET",
+            "h",
+            "s",
+            "abc",
+            "big",
+            "9223372036854775807",
+            "f",
+            "0.1",
+        ]);
         assert_eq!(t.run(&["HINCRBY", "h", "n", "5"]), int(5));
         assert_eq!(
             t.run(&["HINCRBY", "h", "s", "1"]),
@@ -605,7 +614,10 @@ mod tests {
             Reply::Array(v) => assert_eq!(v.len(), 10),
             other => panic!("{other:?}"),
         }
-        assert_eq!(t.run(&["HRANDFIELD", "h", "1", "FOO"]), err("ERR syntax error"));
+        assert_eq!(
+            t.run(&["HRANDFIELD", "h", "1", "FOO"]),
+            err("ERR syntax error")
+        );
         assert_eq!(
             t.run(&["HRANDFIELD", "h", "-4611686018427387904", "WITHVALUES"]),
             err("ERR value is out of range")
@@ -646,7 +658,9 @@ mod tests {
             };
             let Reply::Bulk(c) = &parts[0] else { panic!() };
             cursor = String::from_utf8(c.to_vec()).unwrap();
-            let Reply::Array(items) = &parts[1] else { panic!() };
+            let Reply::Array(items) = &parts[1] else {
+                panic!()
+            };
             assert_eq!(items.len() % 2, 0);
             for kv in items.chunks(2) {
                 let Reply::Bulk(k) = &kv[0] else { panic!() };

@@ -676,7 +676,10 @@ mod tests {
         let mut t = TestDb::new();
         assert_eq!(t.run(&["RPUSH", "l", "a", "b", "c"]), int(3));
         assert_eq!(t.run(&["LPUSH", "l", "z"]), int(4));
-        assert_eq!(t.run(&["LRANGE", "l", "0", "-1"]), arr(&["z", "a", "b", "c"]));
+        assert_eq!(
+            t.run(&["LRANGE", "l", "0", "-1"]),
+            arr(&["z", "a", "b", "c"])
+        );
         assert_eq!(t.run(&["LPOP", "l"]), bulk("z"));
         assert_eq!(t.run(&["RPOP", "l", "2"]), arr(&["c", "b"]));
         assert_eq!(t.run(&["LPOP", "l", "0"]), arr(&[]));
@@ -713,14 +716,22 @@ mod tests {
             assert_eq!(t.run(cmd), err(WRONGTYPE), "{cmd:?}");
         }
         assert_eq!(t.run(&["LSET", "nokey", "x", "v"]), err("ERR no such key"));
-        assert_eq!(t.run(&["LSET", "l", "3", "v"]), err("ERR index out of range"));
+        assert_eq!(
+            t.run(&["LSET", "l", "3", "v"]),
+            err("ERR index out of range")
+        );
         assert_eq!(
             t.run(&["LSET", "l", "x", "v"]),
             err("ERR value is not an integer or out of range")
         );
         assert_eq!(t.run(&["LINDEX", "nokey", "x"]), Reply::Null);
-        assert_eq!(t.run(&["LINSERT", "l", "middle", "a", "x"]), err("ERR syntax error"));
-        assert!(t.resp(&["LPOS", "l", "a", "RANK", "0"]).starts_with("-ERR RANK can't be zero"));
+        assert_eq!(
+            t.run(&["LINSERT", "l", "middle", "a", "x"]),
+            err("ERR syntax error")
+        );
+        assert!(t
+            .resp(&["LPOS", "l", "a", "RANK", "0"])
+            .starts_with("-ERR RANK can't be zero"));
         assert_eq!(
             t.run(&["LPOS", "l", "a", "COUNT", "-1"]),
             err("ERR COUNT can't be negative")
@@ -786,8 +797,14 @@ mod tests {
         assert_eq!(t.run(&["LRANGE", "b", "0", "-1"]), arr(&["3", "1"]));
         assert_eq!(t.run(&["LMOVE", "a", "a", "LEFT", "RIGHT"]), bulk("2"));
         assert_eq!(t.run(&["LRANGE", "a", "0", "-1"]), arr(&["2"]));
-        assert_eq!(t.run(&["LMOVE", "nokey", "b", "LEFT", "RIGHT"]), Reply::Null);
-        assert_eq!(t.run(&["LMOVE", "a", "b", "UP", "RIGHT"]), err("ERR syntax error"));
+        assert_eq!(
+            t.run(&["LMOVE", "nokey", "b", "LEFT", "RIGHT"]),
+            Reply::Null
+        );
+        assert_eq!(
+            t.run(&["LMOVE", "a", "b", "UP", "RIGHT"]),
+            err("ERR syntax error")
+        );
         assert_eq!(
             t.run(&["LMPOP", "2", "nokey", "b", "RIGHT", "COUNT", "5"]),
             Reply::Array(vec![bulk("b"), arr(&["1", "3"])])
@@ -846,8 +863,10 @@ mod tests {
                     if m.is_empty() {
                         assert_eq!(got, Reply::NullArray);
                     } else {
-                        let want: Vec<Reply> =
-                            (0..n).filter_map(|_| m.pop_front()).map(|s| bulk(&s)).collect();
+                        let want: Vec<Reply> = (0..n)
+                            .filter_map(|_| m.pop_front())
+                            .map(|s| bulk(&s))
+                            .collect();
                         assert_eq!(got, Reply::Array(want), "step {step}");
                     }
                 }
@@ -863,8 +882,8 @@ mod tests {
                     assert_eq!(t.run(&["LRANGE", "k", &is, &js]), want);
                 }
                 6 => {
-                    let want = crate::db::list::index(i, m.len())
-                        .map_or(Reply::Null, |p| bulk(&m[p]));
+                    let want =
+                        crate::db::list::index(i, m.len()).map_or(Reply::Null, |p| bulk(&m[p]));
                     assert_eq!(t.run(&["LINDEX", "k", &is]), want);
                 }
                 7 => {
@@ -881,7 +900,11 @@ mod tests {
                 8 => {
                     let c = rng.gen_range(-2..=2i64);
                     let mut removed = 0;
-                    let limit = if c == 0 { usize::MAX } else { c.unsigned_abs() as usize };
+                    let limit = if c == 0 {
+                        usize::MAX
+                    } else {
+                        c.unsigned_abs() as usize
+                    };
                     let idx: Vec<usize> = if c < 0 {
                         (0..m.len()).rev().collect()
                     } else {
@@ -898,7 +921,10 @@ mod tests {
                     for p in kill.into_iter().rev() {
                         m.remove(p);
                     }
-                    assert_eq!(t.run(&["LREM", "k", &c.to_string(), &v]), int(removed as i64));
+                    assert_eq!(
+                        t.run(&["LREM", "k", &c.to_string(), &v]),
+                        int(removed as i64)
+                    );
                 }
                 9 => {
                     assert_eq!(t.run(&["LTRIM", "k", &is, &js]), Reply::ok());

@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn scan_visits_all() {
-        let s: Set = (0..100).map(|i| SBytes::from_i64(i)).collect();
+        let s: Set = (0..100).map(SBytes::from_i64).collect();
         let mut seen = std::collections::HashSet::new();
         let mut c = 0;
         loop {
