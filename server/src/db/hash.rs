@@ -5,8 +5,8 @@
 //! order is kept across deletes and HSCAN returns everything in one call.
 //! [`is_listpack`] says when a hash would be one.
 //!
-//! Also here: HINCRBYFLOAT arithmetic ([`incr_float`]), which matches Redis's long double
-//! results by adding in exact decimal where long double would be exact.
+//! Also here: HINCRBYFLOAT arithmetic ([`incr_float`]), which reproduces Redis's x87
+//! `long double` results (64-bit mantissa, `%.17Lf` output) bit for bit below 2^127.
 
 use super::SBytes;
 use rill_protocol::fmt::parse_double;
@@ -43,39 +43,81 @@ pub enum IncrFloatError {
     NanOrInf,
 }
 
-/// A decimal `mant * 10^exp`.
+/// An x87 80-bit `long double` as Redis 7.0 computes HINCRBYFLOAT with:
+/// `(-1)^neg * m * 2^e` with a 64-bit mantissa, normalized (top bit set) unless zero.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Dec {
-    mant: i128,
-    exp: i32,
+struct LongDouble {
+    neg: bool,
+    m: u64,
+    e: i32,
 }
 
-const MAX_DEC_DIGITS: usize = 36;
+const LD_ZERO: LongDouble = LongDouble {
+    neg: false,
+    m: 0,
+    e: 0,
+};
 
-fn parse_dec(b: &[u8]) -> Option<Dec> {
+/// Rounds `v * 2^e` (plus a sticky remainder below it) to a 64-bit mantissa,
+/// round-half-even as the FPU does.
+fn round_to_ld(neg: bool, v: u128, mut e: i32, sticky: bool) -> LongDouble {
+    if v == 0 {
+        return LD_ZERO;
+    }
+    let bits = 128 - v.leading_zeros() as i32;
+    if bits <= 64 {
+        let sh = 64 - bits;
+        return LongDouble {
+            neg,
+            m: (v << sh) as u64,
+            e: e - sh,
+        };
+    }
+    let shift = (bits - 64) as u32;
+    let mut keep = v >> shift;
+    let rem = v & ((1u128 << shift) - 1);
+    let half = 1u128 << (shift - 1);
+    if rem > half || (rem == half && (sticky || keep & 1 == 1)) {
+        keep += 1;
+    }
+    e += shift as i32;
+    if keep == 1u128 << 64 {
+        keep = 1u128 << 63;
+        e += 1;
+    }
+    LongDouble {
+        neg,
+        m: keep as u64,
+        e,
+    }
+}
+
+/// strtold for plain decimal text (`-12.5`, `1e3`, `.5`); `None` for anything else or
+/// out of the range handled exactly here.
+fn parse_ld(b: &[u8]) -> Option<LongDouble> {
     let (neg, mut rest) = match b.first()? {
         b'-' => (true, &b[1..]),
         b'+' => (false, &b[1..]),
         _ => (false, b),
     };
-    let mut mant: i128 = 0;
+    let mut d: u128 = 0;
     let mut digits = 0usize;
     let mut any = false;
-    let mut exp: i32 = 0;
+    let mut k: i32 = 0;
     let mut seen_dot = false;
     while let Some(&c) = rest.first() {
         match c {
             b'0'..=b'9' => {
                 any = true;
-                if mant != 0 || c != b'0' {
+                if d != 0 || c != b'0' {
                     digits += 1;
                 }
-                if digits > MAX_DEC_DIGITS {
+                if digits > 36 {
                     return None;
                 }
-                mant = mant * 10 + (c - b'0') as i128;
+                d = d * 10 + (c - b'0') as u128;
                 if seen_dot {
-                    exp -= 1;
+                    k -= 1;
                 }
             }
             b'.' if !seen_dot => seen_dot = true,
@@ -90,83 +132,114 @@ fn parse_dec(b: &[u8]) -> Option<Dec> {
         if c != b'e' && c != b'E' {
             return None;
         }
-        let e = std::str::from_utf8(&rest[1..]).ok()?;
-        if e.is_empty() || e.starts_with('+') && e.len() == 1 {
+        let t = std::str::from_utf8(&rest[1..]).ok()?;
+        if t.is_empty() || t == "+" || t == "-" {
             return None;
         }
-        let e: i32 = e.parse().ok()?;
-        if !(-400..=400).contains(&e) {
+        let x: i32 = t.parse().ok()?;
+        if !(-400..=400).contains(&x) {
             return None;
         }
-        exp += e;
+        k += x;
     }
-    Some(Dec {
-        mant: if neg { -mant } else { mant },
-        exp,
-    })
-}
-
-fn pow10(n: u32) -> Option<i128> {
-    10i128.checked_pow(n)
-}
-
-fn add_dec(a: Dec, b: Dec) -> Option<Dec> {
-    let exp = a.exp.min(b.exp);
-    let am = a.mant.checked_mul(pow10((a.exp - exp) as u32)?)?;
-    let bm = b.mant.checked_mul(pow10((b.exp - exp) as u32)?)?;
-    Some(Dec {
-        mant: am.checked_add(bm)?,
-        exp,
-    })
-}
-
-/// Formats as Redis's `%.17Lf` with trailing zeros trimmed would, when the long double
-/// holding this value prints exactly; `None` otherwise.
-fn format_dec(d: Dec) -> Option<String> {
-    let Dec { mut mant, mut exp } = d;
-    if exp < -17 {
-        // Round to 17 decimals, half away from zero.
-        let div = pow10((-17 - exp) as u32)?;
-        let q = mant / div;
-        let r = mant % div;
-        mant = if r.abs() * 2 >= div {
-            q + r.signum()
+    if d == 0 {
+        return Some(LongDouble { neg, ..LD_ZERO });
+    }
+    if k >= 0 {
+        let n = d.checked_mul(10u128.checked_pow(k as u32)?)?;
+        return Some(round_to_ld(neg, n, 0, false));
+    }
+    let p = 10u128.checked_pow((-k) as u32)?;
+    // Binary long division of d / p: integer part, then fraction bits by doubling the
+    // remainder (2r < 2p <= 2^128 never overflows since p < 2^127).
+    let mut acc = d / p;
+    let mut r = d % p;
+    let mut e = 0i32;
+    while acc < 1u128 << 66 {
+        let r2 = r << 1;
+        acc <<= 1;
+        if r2 >= p {
+            acc |= 1;
+            r = r2 - p;
         } else {
+            r = r2;
+        }
+        e -= 1;
+    }
+    Some(round_to_ld(neg, acc, e, r != 0))
+}
+
+fn add_ld(a: LongDouble, b: LongDouble) -> LongDouble {
+    if a.m == 0 {
+        return b;
+    }
+    if b.m == 0 {
+        return a;
+    }
+    let (big, small) = if (a.e, a.m) >= (b.e, b.m) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let d = (big.e - small.e) as u32;
+    let bm = (big.m as u128) << 63;
+    let base = big.e - 63;
+    let sm = if d <= 63 {
+        (small.m as u128) << (63 - d)
+    } else if d - 63 >= 128 {
+        1 // only a sticky bit remains
+    } else {
+        let sh = d - 63;
+        let v = (small.m as u128) >> sh;
+        let lost = (small.m as u128) & ((1u128 << sh) - 1) != 0;
+        v | lost as u128
+    };
+    let v = if big.neg == small.neg {
+        bm + sm
+    } else {
+        bm - sm
+    };
+    round_to_ld(big.neg, v, base, false)
+}
+
+/// `printf("%.17Lf")` with trailing zeros (and a bare `.`) trimmed, `-0` as `0`: Redis's
+/// `ld2string(.., LD_STR_HUMAN)`. `None` past 2^127, where this u128 arithmetic ends.
+fn format_ld(x: LongDouble) -> Option<String> {
+    const SCALE: u128 = 100_000_000_000_000_000; // 10^17
+    let mut s = if x.m == 0 {
+        "0".to_string()
+    } else if x.e >= 0 {
+        if x.e > 63 {
+            return None;
+        }
+        ((x.m as u128) << x.e).to_string()
+    } else {
+        let sh = (-x.e) as u32;
+        let prod = x.m as u128 * SCALE;
+        let q = if sh >= 127 {
+            0
+        } else {
+            let mut q = prod >> sh;
+            let rem = prod & ((1u128 << sh) - 1);
+            let half = 1u128 << (sh - 1);
+            if rem > half || (rem == half && q & 1 == 1) {
+                q += 1;
+            }
             q
         };
-        exp = -17;
-    }
-    while exp < 0 && mant % 10 == 0 && mant != 0 {
-        mant /= 10;
-        exp += 1;
-    }
-    if mant == 0 {
-        return Some("0".into());
-    }
-    let digits = mant.unsigned_abs().to_string();
-    // A long double carries ~19.2 significant digits; stay well inside them.
-    if digits.len() > 18 {
-        return None;
-    }
-    if exp >= 0 {
-        // The integer must be exact in a 64-bit mantissa.
-        let v = mant.checked_mul(pow10(exp as u32)?)?.unsigned_abs();
-        let odd = v >> v.trailing_zeros();
-        if odd >= 1u128 << 64 {
-            return None;
+        let mut t = format!("{}.{:017}", q / SCALE, q % SCALE);
+        while t.ends_with('0') {
+            t.pop();
         }
-        let s = v.to_string();
-        return Some(if mant < 0 { format!("-{s}") } else { s });
-    }
-    let frac = (-exp) as usize;
-    let padded = if digits.len() <= frac {
-        format!("{}{}", "0".repeat(frac - digits.len() + 1), digits)
-    } else {
-        digits
+        if t.ends_with('.') {
+            t.pop();
+        }
+        t
     };
-    let (int, dec) = padded.split_at(padded.len() - frac);
-    let sign = if mant < 0 { "-" } else { "" };
-    Some(format!("{sign}{int}.{dec}"))
+    if x.neg && s != "0" {
+        s.insert(0, '-');
+    }
+    Some(s)
 }
 
 /// Shortest decimal within two ulps of `v`, positional: how a long double computation
@@ -203,8 +276,8 @@ pub fn incr_float(current: Option<&[u8]>, incr: &[u8]) -> Result<String, IncrFlo
     if !v.is_finite() {
         return Err(IncrFloatError::NanOrInf);
     }
-    if let (Some(a), Some(b)) = (parse_dec(cur), parse_dec(incr)) {
-        if let Some(s) = add_dec(a, b).and_then(format_dec) {
+    if let (Some(a), Some(b)) = (parse_ld(cur), parse_ld(incr)) {
+        if let Some(s) = format_ld(add_ld(a, b)) {
             return Ok(s);
         }
     }
@@ -234,6 +307,17 @@ mod tests {
         assert_eq!(inc(Some("-1"), "1"), "0");
         assert_eq!(inc(Some("5"), "-0.5"), "4.5");
         assert_eq!(inc(Some("0"), "-0.001"), "-0.001");
+        assert_eq!(
+            inc(Some("123456789"), "0.123456789"),
+            "123456789.12345678899873747"
+        );
+        assert_eq!(
+            inc(Some("123456789.12345678899873747"), "0.000000001"),
+            "123456789.12345678999554366"
+        );
+        assert_eq!(inc(Some("1"), "1e-20"), "1");
+        assert_eq!(inc(Some("0"), "-1e-20"), "0");
+        assert_eq!(inc(Some("100"), "1e2"), "200");
     }
 
     #[test]
