@@ -3,6 +3,7 @@
 
 use crate::client::ClientState;
 use crate::cmd::{self, Ctx};
+use crate::config::Config;
 use crate::shared::Shared;
 use bytes::{Bytes, BytesMut};
 use rill_protocol::{encode, Reply, RequestDecoder, RequestLimits};
@@ -76,7 +77,6 @@ async fn serve_inner(
             .client_recent_max_input_buffer
             .fetch_max(rbuf.len(), Ordering::Relaxed);
 
-        let config = shared.config();
         // requirepass cleared at runtime: the default user no longer needs a password.
         if !client.authenticated && config.requirepass.is_none() {
             client.authenticated = true;
@@ -109,11 +109,9 @@ async fn serve_inner(
                 .fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
-        client.handle.info.lock().qbuf = rbuf.len();
-
         if !batch.is_empty() {
             *handle.last_interaction.lock() = Instant::now();
-            run_batch(shared, client, &mut batch, &mut wbuf).await;
+            run_batch(shared, client, &mut batch, &mut wbuf, config, rbuf.len()).await;
         }
         if let Some(e) = proto_err {
             let r = Reply::Error(Bytes::from(format!("ERR {e}")));
@@ -222,11 +220,13 @@ async fn run_batch(
     client: &mut ClientState,
     batch: &mut Vec<Vec<Bytes>>,
     wbuf: &mut BytesMut,
+    mut config: Arc<Config>,
+    qbuf: usize,
 ) {
     if shared.pause.lock().until_ms > 0 {
         wait_pause(shared, client, batch).await;
+        config = shared.config();
     }
-    let config = shared.config();
     let now = crate::util::now_ms();
     let mut last = 0;
     {
@@ -263,7 +263,9 @@ async fn run_batch(
     }
     if let Some(argv) = batch.get(last) {
         let name = cmd::resolve(argv).map_or("NULL", |r| r.full_name.as_str());
-        client.handle.info.lock().last_cmd = name;
+        let mut info = client.handle.info.lock();
+        info.last_cmd = name;
+        info.qbuf = qbuf;
     }
     batch.clear();
 }
