@@ -238,6 +238,7 @@ async fn run_batch(
             client,
             config,
             now_ms: now,
+            tick: std::time::Instant::now(),
         };
         for (i, argv) in batch.iter().enumerate() {
             let reply = cmd::dispatch(&mut ctx, argv);

@@ -58,6 +58,7 @@ impl TestDb {
             client: &mut self.client,
             config,
             now_ms: self.now_ms,
+            tick: std::time::Instant::now(),
         };
         dispatch(&mut ctx, argv)
     }
