@@ -25,8 +25,8 @@ pub struct SlowlogEntry {
 }
 
 /// Everything guarded by the keyspace lock. One lock for all databases: MOVE, SWAPDB,
-/// MULTI/EXEC and FLUSHALL span databases, and on two cores a sharded lock measured no
-/// faster (see BENCHMARKS.md).
+/// MULTI/EXEC and FLUSHALL span databases. With the default io-threads 1 the lock is
+/// never contended; it matters only for io-threads > 1.
 pub struct State {
     pub store: Store,
     pub cmdstats: Vec<CmdStat>,
