@@ -155,7 +155,6 @@ async fn cron(shared: Arc<Shared>) {
 pub async fn run(config: Config) -> std::io::Result<()> {
     let server = Server::start(config).await?;
     for a in server.addrs() {
-        tracing::info!("listening on {}", a);
         println!("listening on {}", a);
     }
     tracing::info!("Ready to accept connections");

@@ -51,7 +51,11 @@ fn init_logging(config: &Config) {
         .with_max_level(level)
         .with_target(false);
     if config.logfile.is_empty() {
-        builder.with_writer(std::io::stderr).init();
+        use std::io::IsTerminal;
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .init();
     } else {
         match std::fs::OpenOptions::new()
             .create(true)
