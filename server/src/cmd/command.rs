@@ -1558,7 +1558,8 @@ mod tests {
         let Reply::Array(v) = db.run(&["COMMAND", "INFO", "get", "nosuch"]) else {
             panic!()
         };
-        assert_eq!(v[1], Reply::NullArray);
+        // addReplyNull: `$-1` in RESP2, as Redis 7.0.
+        assert_eq!(v[1], Reply::Null);
         let Reply::Array(get) = &v[0] else { panic!() };
         assert_eq!(get.len(), 10);
         assert_eq!(get[0], bulk("get"));

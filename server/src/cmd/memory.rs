@@ -218,7 +218,11 @@ fn value_size(value: &Value, config: &crate::config::Config, samples: usize) -> 
 }
 
 /// Sums `size` over the first `samples` items: (items sampled, bytes).
-fn sample<T>(it: impl Iterator<Item = T>, samples: usize, size: impl Fn(T) -> usize) -> (usize, usize) {
+fn sample<T>(
+    it: impl Iterator<Item = T>,
+    samples: usize,
+    size: impl Fn(T) -> usize,
+) -> (usize, usize) {
     it.take(samples)
         .fold((0, 0), |(n, sz), x| (n + 1, sz + size(x)))
 }
@@ -373,7 +377,10 @@ fn memory_stats(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
         (key("allocator.resident"), int(o.rss)),
         (key("allocator-fragmentation.ratio"), Reply::Double(1.0)),
         (key("allocator-fragmentation.bytes"), int(0)),
-        (key("allocator-rss.ratio"), Reply::Double(ratio(o.rss, o.used))),
+        (
+            key("allocator-rss.ratio"),
+            Reply::Double(ratio(o.rss, o.used)),
+        ),
         (key("allocator-rss.bytes"), Reply::Int(frag_bytes)),
         (key("rss-overhead.ratio"), Reply::Double(1.0)),
         (key("rss-overhead.bytes"), int(0)),
@@ -549,8 +556,7 @@ mod tests {
     #[test]
     fn usage_grows_with_collections() {
         let mut t = TestDb::new();
-        let usage = |t: &mut TestDb, k: &str| match t.run(&["MEMORY", "USAGE", k, "SAMPLES", "0"])
-        {
+        let usage = |t: &mut TestDb, k: &str| match t.run(&["MEMORY", "USAGE", k, "SAMPLES", "0"]) {
             Reply::Int(n) => n,
             r => panic!("{r:?}"),
         };
@@ -560,7 +566,10 @@ mod tests {
             t.run(&["HSET", "h", &format!("f{i}"), "v"]);
             t.run(&["ZADD", "z", &i.to_string(), &format!("m{i}")]);
         }
-        let small: Vec<i64> = ["l", "s", "h", "z"].iter().map(|k| usage(&mut t, k)).collect();
+        let small: Vec<i64> = ["l", "s", "h", "z"]
+            .iter()
+            .map(|k| usage(&mut t, k))
+            .collect();
         for i in 10..1000 {
             t.run(&["RPUSH", "l", &format!("e{i}")]);
             t.run(&["SADD", "s", &format!("m{i}")]);
