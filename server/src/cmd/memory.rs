@@ -361,7 +361,7 @@ fn memory_stats(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
         (key("keys.count"), int(o.keys)),
         (
             key("keys.bytes-per-key"),
-            int(if o.keys == 0 { 0 } else { net / o.keys }),
+            int(net.checked_div(o.keys).unwrap_or(0)),
         ),
         (key("dataset.bytes"), int(dataset)),
         (
