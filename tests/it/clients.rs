@@ -15,8 +15,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// redis-py suites (files in tests/py/) that must pass against Rill.
-const ENABLED_PY: &[&str] = &["test_connection.py"];
+/// redis-py suites (files in tests/py/) that must pass against Rill: all but
+/// `test_blocking.py` (the blocking-commands issue) and `test_persistence.py` (the
+/// persistence issue), which `RILL_PY=all` still reports on.
+const ENABLED_PY: &[&str] = &[
+    "test_config.py",
+    "test_connection.py",
+    "test_hashes.py",
+    "test_keys.py",
+    "test_lists.py",
+    "test_server.py",
+    "test_sets.py",
+    "test_strings.py",
+    "test_zsets.py",
+];
 
 /// Longest a single pytest run may take.
 const PYTEST_TIMEOUT: Duration = Duration::from_secs(300);

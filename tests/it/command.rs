@@ -155,8 +155,14 @@ fn getkeys_and_errors_match_redis() {
     let help = s.cli(&["COMMAND", "HELP"]);
     assert!(help.contains("GETKEYSANDFLAGS <full-command>"), "{help}");
     let kf = s.cli(&["COMMAND", "GETKEYSANDFLAGS", "SET", "a", "b"]);
+    // Redis resolves SET's VARIABLE_FLAGS key spec with setGetKeys.
     assert_eq!(
         kf.split_whitespace().collect::<Vec<_>>(),
-        vec!["a", "RW", "access", "update", "variable_flags"]
+        vec!["a", "OW", "update"]
+    );
+    let kf = s.cli(&["COMMAND", "GETKEYSANDFLAGS", "SET", "a", "b", "GET"]);
+    assert_eq!(
+        kf.split_whitespace().collect::<Vec<_>>(),
+        vec!["a", "RW", "access", "update"]
     );
 }

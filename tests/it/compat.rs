@@ -37,8 +37,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Scripts (file stems in tests/compat/) that must pass against Rill.
-const ENABLED: &[&str] = &["basics", "resp3_basics"];
+/// Scripts (file stems in tests/compat/) that must pass against Rill: every script except
+/// the ones waiting for a later issue, which `RILL_COMPAT=all` still reports on:
+/// `blocking` (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP: the
+/// blocking-commands issue), `persistence` (SAVE, BGSAVE, LASTSAVE: the persistence issue)
+/// and `later` (HyperLogLog and SORT seen through COMMAND: the scripting/data-types issue).
+const ENABLED: &[&str] = &[
+    "basics",
+    "command",
+    "config",
+    "errors",
+    "hashes",
+    "keys",
+    "lists",
+    "resp3",
+    "resp3_basics",
+    "server",
+    "sets",
+    "strings",
+    "zsets",
+];
 
 /// Arguments both servers start with (on top of port/dir).
 const COMMON_ARGS: &[&str] = &["--save", "", "--appendonly", "no", "--loglevel", "warning"];

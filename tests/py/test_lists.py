@@ -39,14 +39,11 @@ def test_index_set_insert_rem_trim_pos(r):
     assert r.lrange("l", 0, -1) == ["X", "c", "a"]
 
 
-def test_move_and_blocking(r):
+def test_move(r):
     r.rpush("src", "1", "2", "3")
     assert r.rpoplpush("src", "dst") == "3"
     assert r.lmove("src", "dst", "LEFT", "RIGHT") == "1"
     assert r.lrange("dst", 0, -1) == ["3", "1"]
-    assert r.blpop(["nokey", "src"], timeout=1) == ("src", "2")
-    assert r.blpop(["nokey"], timeout=0.05) is None
-    assert r.brpop(["dst"], timeout=1) == ("dst", "1")
     assert r.lmpop(2, "nokey", "dst", direction="LEFT") == ["dst", ["3"]]
     assert r.lmpop(1, "nokey", direction="LEFT") is None
 

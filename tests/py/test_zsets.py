@@ -37,8 +37,6 @@ def test_pop_rem(r):
     r.zadd("z", {"a": 1, "b": 2, "c": 3, "d": 4})
     assert r.zpopmin("z") == [("a", 1.0)]
     assert r.zpopmax("z", 2) == [("d", 4.0), ("c", 3.0)]
-    assert r.bzpopmin(["nokey", "z"], timeout=1) == ("z", "b", 2.0)
-    assert r.bzpopmin(["nokey"], timeout=0.05) is None
     r.zadd("z", {"a": 1, "b": 2, "c": 3})
     assert r.zrem("z", "a", "missing") == 1
     assert r.zremrangebyrank("z", 0, 0) == 1

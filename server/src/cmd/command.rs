@@ -1097,7 +1097,8 @@ fn command_info(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             .iter()
             .map(|n| match lookup_full(n) {
                 Some(r) => info_reply(&r.full_name, r.spec),
-                None => Reply::NullArray,
+                // Redis's addReplyNull: `$-1` in RESP2.
+                None => Reply::Null,
             })
             .collect(),
     ))
@@ -1182,11 +1183,60 @@ fn getkeys_common(argv: &[Bytes]) -> Result<(KeyHits, &[Bytes]), CmdError> {
             "Invalid number of arguments specified for command",
         ));
     }
+    // As Redis's getKeysFromCommandWithSpecs: a command whose key specs have
+    // VARIABLE_FLAGS resolves its keys (and their flags) with its getkeys callback.
+    if specs
+        .iter()
+        .any(|k| k.flags.iter().any(|f| f == "variable_flags"))
+    {
+        if let Some(keys) = variable_flags_keys(&reg.full_name, line) {
+            return Ok((keys, line));
+        }
+    }
     match get_keys(&reg.full_name, spec, line) {
         Ok(keys) if !keys.is_empty() => Ok((keys, line)),
         _ if spec.flags & NO_MANDATORY_KEYS != 0 => Ok((vec![], line)),
         _ => Err(CmdError::err("Invalid arguments specified for command")),
     }
+}
+
+/// Redis's getkeys callbacks for the commands whose key flags depend on the arguments
+/// (setGetKeys, bitfieldGetKeys): the key is always argv[1].
+fn variable_flags_keys(full_name: &str, line: &[Bytes]) -> Option<KeyHits> {
+    let flags: &[&str] = match full_name {
+        "set" => {
+            if line.iter().skip(3).any(|a| eq_ic(a, "get")) {
+                &["RW", "access", "update"]
+            } else {
+                &["OW", "update"]
+            }
+        }
+        "bitfield" => {
+            let mut readonly = true;
+            let mut i = 2;
+            while i < line.len() {
+                let rem = line.len() - i - 1;
+                let a = &line[i];
+                if eq_ic(a, "get") && rem >= 2 {
+                    i += 2;
+                } else if eq_ic(a, "overflow") && rem >= 1 {
+                    i += 1;
+                } else {
+                    // SET/INCRBY, or a syntax error: assume a write, as Redis does.
+                    readonly = false;
+                    break;
+                }
+                i += 1;
+            }
+            if readonly {
+                &["RO", "access"]
+            } else {
+                &["RW", "access", "update"]
+            }
+        }
+        _ => return None,
+    };
+    Some(vec![(1, flags.iter().map(|f| f.to_string()).collect())])
 }
 
 /// ```text
@@ -1508,7 +1558,8 @@ mod tests {
         let Reply::Array(v) = db.run(&["COMMAND", "INFO", "get", "nosuch"]) else {
             panic!()
         };
-        assert_eq!(v[1], Reply::NullArray);
+        // addReplyNull: `$-1` in RESP2, as Redis 7.0.
+        assert_eq!(v[1], Reply::Null);
         let Reply::Array(get) = &v[0] else { panic!() };
         assert_eq!(get.len(), 10);
         assert_eq!(get[0], bulk("get"));

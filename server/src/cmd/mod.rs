@@ -11,6 +11,7 @@ pub mod connection;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod memory;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -204,6 +205,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
     vec![
         connection::COMMANDS,
         server::COMMANDS,
+        memory::COMMANDS,
         config::COMMANDS,
         command::COMMANDS,
         keys::COMMANDS,

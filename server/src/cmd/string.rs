@@ -3,12 +3,10 @@
 //!
 //! Semantics, argument order of validation and error texts follow Redis 7.0.15's
 //! `t_string.c` and `bitops.c`. INCRBYFLOAT computes in emulated 80-bit long double
-//! ([`ld80`]) because that is what Redis replies with.
-
-pub mod ld80;
+//! ([`ld80`], shared with HINCRBYFLOAT) because that is what Redis replies with.
 
 use super::*;
-use crate::db::{Db, SBytes, Value};
+use crate::db::{ld80, Db, SBytes, Value};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -471,8 +469,8 @@ fn decrby(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     incr_decr(ctx, &argv[1], -by)
 }
 
-/// INCRBYFLOAT's arithmetic on raw strings, shared with HINCRBYFLOAT: parses `old`
-/// (absent = 0) and `incr` as long doubles, adds, and formats as Redis does.
+/// INCRBYFLOAT's arithmetic on raw strings: parses `old` (absent = 0) and `incr` as long
+/// doubles, adds, and formats as Redis does.
 pub fn incrbyfloat_str(old: Option<&[u8]>, incr: &[u8]) -> Result<String, CmdError> {
     let value = match old {
         Some(b) => ld80::parse(b).ok_or(CmdError::NotFloat)?,

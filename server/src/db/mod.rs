@@ -7,9 +7,11 @@
 //! - [`Store`]: every database plus the counters that live under the keyspace lock.
 //! - `list`, `set`, `hash`, `zset`: the collection types.
 //! - `glob`: Redis's `stringmatchlen`.
+//! - `ld80`: x87 `long double` arithmetic for INCRBYFLOAT and HINCRBYFLOAT.
 
 pub mod glob;
 pub mod hash;
+pub mod ld80;
 pub mod list;
 pub mod sbytes;
 pub mod set;

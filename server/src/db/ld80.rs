@@ -1,4 +1,5 @@
-//! x87 80-bit `long double` arithmetic, as Redis's INCRBYFLOAT (and HINCRBYFLOAT) does it.
+//! x87 80-bit `long double` arithmetic, as Redis's INCRBYFLOAT and HINCRBYFLOAT do it: the
+//! one implementation both commands use.
 //!
 //! Redis parses both operands with `strtold`, adds them in 80-bit extended precision (64-bit
 //! mantissa) and prints the sum with `"%.17Lf"` minus trailing zeros. Doing the same in `f64`
@@ -524,6 +525,32 @@ mod tests {
         );
         assert_eq!(sum("5.0e3", "0"), "5000");
         assert_eq!(sum("3.0e3", "-0.5"), "2999.5");
+        // Also redis-server 7.0.15's (HINCRBYFLOAT and INCRBYFLOAT agree).
+        assert_eq!(sum("1.1", "2.2"), "3.3");
+        assert_eq!(sum("0", "5e20"), "500000000000000000000");
+        assert_eq!(sum("0", "1.23456789012345678"), "1.23456789012345678");
+        assert_eq!(sum("1003", "0.0000001"), "1003.0000001");
+        assert_eq!(sum("1003.0000001", "-1000.0000001"), "3");
+        assert_eq!(sum("0", "-0.001"), "-0.001");
+        assert_eq!(
+            sum("123456789", "0.123456789"),
+            "123456789.12345678899873747"
+        );
+        assert_eq!(
+            sum("123456789.12345678899873747", "0.000000001"),
+            "123456789.12345678999554366"
+        );
+        assert_eq!(sum("1", "1e-20"), "1");
+        assert_eq!(sum("0", "-1e-20"), "0");
+        assert_eq!(sum("1e30", "1"), "1000000000000000000024696061952");
+        assert_eq!(
+            sum("123456789012345678901234567890", "1"),
+            "123456789012345678899921813504"
+        );
+        assert_eq!(sum("1e17", "0.5"), "100000000000000000.5");
+        // Past f64's range, still finite in long double.
+        assert!(sum("1e308", "1e308").starts_with("199999999999999999993371759311691291321"));
+        assert!(sum("0", "1e400").starts_with("100000000000000000002818806839475865145"));
     }
 
     #[test]

@@ -1,0 +1,5 @@
+"""Persistence commands through redis-py: enabled with the persistence issue."""
+
+
+def test_lastsave(r):
+    assert r.lastsave().year >= 1970
