@@ -39,6 +39,9 @@ async fn serve_inner(
     let mut decoder = RequestDecoder::new();
     let mut batch: Vec<Vec<Bytes>> = Vec::new();
     let handle = client.handle.clone();
+    // Registered once: re-creating a Notified per read costs a lock on the waiter list.
+    let killed = handle.kill.notified();
+    tokio::pin!(killed);
     loop {
         let config = shared.config();
         if rbuf.capacity() - rbuf.len() < 1024 {
@@ -59,7 +62,7 @@ async fn serve_inner(
                 write_monitor_lines(shared, stream, client, line).await?;
                 continue;
             }
-            _ = handle.kill.notified() => return Ok(()),
+            _ = &mut killed => return Ok(()),
             _ = idle_timeout(timeout) => {
                 tracing::debug!("Closing idle client id={}", client.id);
                 return Ok(());
