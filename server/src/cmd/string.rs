@@ -206,12 +206,15 @@ fn set_generic(
     } else {
         None
     };
-    let found = ctx.db().get_mut(key).is_some();
-    if (flags & F_NX != 0 && found) || (flags & F_XX != 0 && !found) {
-        return Ok(match old {
-            Some(r) => r,
-            None => abort.unwrap_or(Reply::Null),
-        });
+    // Plain SET skips the existence lookup: Db::set finds the slot once.
+    if flags & (F_NX | F_XX) != 0 {
+        let found = ctx.db().get_mut(key).is_some();
+        if (flags & F_NX != 0 && found) || (flags & F_XX != 0 && !found) {
+            return Ok(match old {
+                Some(r) => r,
+                None => abort.unwrap_or(Reply::Null),
+            });
+        }
     }
     let db = ctx.db();
     db.set(key, Value::Str(SBytes::new(val)), flags & F_KEEPTTL != 0);

@@ -259,10 +259,15 @@ impl Db {
 
     /// Stores `value` at `key`. With `keep_ttl` false any TTL is removed (as SET does).
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
-        self.expire_if_needed(key);
+        if !self.expires.is_empty() {
+            self.expire_if_needed(key);
+        }
         let initial = self.clock.initial();
-        match self.keys.get_mut(key) {
-            Some(e) => {
+        reserve_for_insert(&mut self.keys);
+        // One hash and probe for both the update and the insert case.
+        match self.keys.entry(Key::new(key)) {
+            indexmap::map::Entry::Occupied(mut o) => {
+                let e = o.get_mut();
                 e.value = value;
                 self.clock.touch(&mut e.lru);
                 if !keep_ttl && e.flags & ENTRY_HAS_EXPIRE != 0 {
@@ -270,16 +275,12 @@ impl Db {
                     self.expires.swap_remove(key);
                 }
             }
-            None => {
-                reserve_for_insert(&mut self.keys);
-                self.keys.insert(
-                    Key::new(key),
-                    Entry {
-                        value,
-                        lru: initial,
-                        flags: 0,
-                    },
-                );
+            indexmap::map::Entry::Vacant(v) => {
+                v.insert(Entry {
+                    value,
+                    lru: initial,
+                    flags: 0,
+                });
             }
         }
         self.signal_modified(key);
