@@ -22,9 +22,9 @@ fn main() {
         }
     };
     init_logging(&config);
-    // io-threads 1 (Redis's default): one event-loop thread, as redis-server. Measured on
-    // two cores with redis-benchmark on the same machine, one thread serves about 1.6x the
-    // requests of a two-worker pool, which competes with the clients for the cores.
+    // io-threads 1 (Redis's default): one event-loop thread, as redis-server. On two cores
+    // shared with redis-benchmark, one thread served -P 16 SET/GET ~1.1x a two-worker pool
+    // with lower p99 (BENCHMARKS.md): the workers compete with the clients for the cores.
     let io_threads = config.get_i64("io-threads").max(1) as usize;
     let mut builder = if io_threads == 1 {
         tokio::runtime::Builder::new_current_thread()
