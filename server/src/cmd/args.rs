@@ -67,6 +67,12 @@ pub fn parse_cursor(b: &[u8]) -> Option<u64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
+/// A cursor argument: [`parse_cursor`] or "ERR invalid cursor". The *SCAN commands check
+/// it before looking up the key, as Redis does.
+pub fn cursor_arg(b: &[u8]) -> Result<u64, CmdError> {
+    parse_cursor(b).ok_or_else(|| CmdError::err("invalid cursor"))
+}
+
 /// Options of SCAN, SSCAN, HSCAN and ZSCAN.
 #[derive(Debug, Clone)]
 pub struct ScanArgs {
@@ -123,4 +129,18 @@ pub fn scan_reply(cursor: u64, items: Vec<rill_protocol::Reply>) -> rill_protoco
         rill_protocol::Reply::Bulk(Bytes::from(cursor.to_string())),
         rill_protocol::Reply::Array(items),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cursor;
+
+    #[test]
+    fn cursor_reads_like_strtoul() {
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b" 1"), None);
+        assert_eq!(parse_cursor(b"1x"), None);
+        assert_eq!(parse_cursor(b"18446744073709551616"), None);
+    }
 }

@@ -491,19 +491,11 @@ fn sintercard(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(intersect(&v, limit).len() as i64))
 }
 
-/// Parses a SCAN cursor as Redis's parseScanCursorOrReply does.
-pub fn scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    std::str::from_utf8(arg)
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| CmdError::err("invalid cursor"))
-}
-
 /// ```text
 /// SSCAN key cursor [MATCH pattern] [COUNT count]
 /// ```
 fn sscan(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    scan_cursor(&argv[2])?;
+    cursor_arg(&argv[2])?;
     let Some(s) = set_read(ctx.db(), &argv[1])? else {
         return Ok(scan_reply(0, Vec::new()));
     };

@@ -1395,33 +1395,6 @@ fn zintercard(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 // ---------------------------------------------------------------------------------------
 // ZSCAN
 
-/// A SCAN cursor as Redis's parseScanCursorOrReply reads it (strtoul: optional sign,
-/// "-1" wraps, "" is 0; no leading space, no trailing bytes, no overflow).
-fn scan_cursor(b: &[u8]) -> Option<u64> {
-    if b.first()
-        .is_some_and(|c| c.is_ascii_whitespace() || *c == 0x0b)
-    {
-        return None;
-    }
-    let (neg, digits) = match b.first() {
-        Some(b'-') => (true, &b[1..]),
-        Some(b'+') => (false, &b[1..]),
-        _ => (false, b),
-    };
-    if digits.is_empty() {
-        // No conversion: strtoul leaves the end at the start, which is "" only for "".
-        return b.is_empty().then_some(0);
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 /// Redis keeps zsets of at most this many members (each at most 64 bytes) as a listpack,
 /// which ZSCAN returns whole in one call with cursor 0.
 const LISTPACK_ENTRIES: usize = 128;
@@ -1431,14 +1404,12 @@ const LISTPACK_VALUE: usize = 64;
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]
 /// ```
 fn zscan(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let cursor = scan_cursor(&argv[2]).ok_or_else(|| CmdError::err("invalid cursor"))?;
+    // Redis checks the cursor before the key, the options after it.
+    cursor_arg(&argv[2])?;
     let Some(z) = zread(ctx.db(), &argv[1])? else {
         return Ok(scan_reply(0, vec![]));
     };
-    // The cursor as strtoul read it, so the shared parser sees a plain number.
-    let mut av = argv.to_vec();
-    av[2] = Bytes::from(cursor.to_string());
-    let args = parse_scan(&av, 2, false)?;
+    let args = parse_scan(argv, 2, false)?;
     let mut items = Vec::new();
     let mut push = |m: &SBytes, s: f64| {
         if let Some(p) = &args.pattern {
@@ -1672,10 +1643,6 @@ mod tests {
         assert_eq!(score_bound(b" 1"), Some((1.0, false)));
         assert_eq!(score_bound(b"1 "), None);
         assert_eq!(score_bound(b"(nan"), None);
-        assert_eq!(scan_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(scan_cursor(b""), Some(0));
-        assert_eq!(scan_cursor(b" 1"), None);
-        assert_eq!(scan_cursor(b"18446744073709551616"), None);
     }
 
     #[test]

@@ -542,7 +542,16 @@ pub fn scan_indexmap<K, V, S>(
     count: usize,
     mut visit: impl FnMut(&K, &V),
 ) -> u64 {
-    let len = map.len() as u64;
+    scan_positions(map.len(), cursor, count, |i| {
+        let (k, v) = map.get_index(i).expect("invariant: i < len");
+        visit(k, v);
+    })
+}
+
+/// The cursor walk behind every index-based SCAN: visits up to `count` positions below
+/// `cursor` (0 = start at `len`) going down, and returns the next cursor (0 = done).
+pub fn scan_positions(len: usize, cursor: u64, count: usize, mut visit: impl FnMut(usize)) -> u64 {
+    let len = len as u64;
     let mut pos = if cursor == 0 || cursor > len {
         len
     } else {
@@ -551,8 +560,7 @@ pub fn scan_indexmap<K, V, S>(
     let mut n = 0;
     while pos > 0 && n < count.max(1) {
         pos -= 1;
-        let (k, v) = map.get_index(pos as usize).expect("invariant: pos < len");
-        visit(k, v);
+        visit(pos as usize);
         n += 1;
     }
     pos

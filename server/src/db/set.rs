@@ -34,21 +34,11 @@ pub fn sort_if_intset(v: &mut [&SBytes]) {
 /// One SSCAN step over the set's indexes, walking downward like
 /// [`super::scan_indexmap`], so members present throughout are never missed.
 pub fn scan(set: &Set, cursor: u64, count: usize, mut visit: impl FnMut(&SBytes)) -> u64 {
-    let len = set.len() as u64;
-    let mut pos = if cursor == 0 || cursor > len {
-        len
-    } else {
-        cursor
-    };
-    let mut n = 0;
-    while pos > 0 && n < count.max(1) {
-        pos -= 1;
-        if let Some(m) = set.get_index(pos as usize) {
+    super::scan_positions(set.len(), cursor, count, |i| {
+        if let Some(m) = set.get_index(i) {
             visit(m);
         }
-        n += 1;
-    }
-    pos
+    })
 }
 
 #[cfg(test)]
