@@ -400,4 +400,37 @@ mod tests {
             ProtocolError::InvalidBulkLength
         );
     }
+
+    /// Random byte soup from RESP's own alphabet: the decoder never panics, never loops,
+    /// and either consumes input or asks for more.
+    #[test]
+    fn random_input_never_panics() {
+        let alphabet = b"*$:+-\r\n0123456789abc \"'\\x";
+        let mut seed: u64 = 0x9e3779b97f4a7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 40) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let mut d = RequestDecoder::new();
+            let mut b = BytesMut::from(&input[..]);
+            let lim = RequestLimits {
+                proto_max_bulk_len: 100,
+                authenticated: next() % 2 == 0,
+            };
+            for _ in 0..=input.len() {
+                let before = b.len();
+                match d.decode(&mut b, &lim) {
+                    Ok(Some(_)) => assert!(b.len() < before, "a request consumed nothing"),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+    }
 }
