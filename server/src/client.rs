@@ -39,6 +39,9 @@ pub struct ClientHandle {
     pub kill: Notify,
     /// CLIENT NO-EVICT.
     pub no_evict: AtomicBool,
+    /// CLIENT_DIRTY_CAS: a watched key was touched (flag `d`). Shared with this client's
+    /// [`crate::db::Watcher`]s; written only under the keyspace lock.
+    pub watch_dirty: Arc<AtomicBool>,
 }
 
 impl ClientHandle {
@@ -56,7 +59,16 @@ impl ClientHandle {
         if i.monitor {
             flags.push('O');
         }
-        flags.push_str(&i.flags);
+        if i.flags.contains('P') {
+            flags.push('P');
+        }
+        if i.multi >= 0 {
+            flags.push('x');
+        }
+        flags.extend(i.flags.chars().filter(|&c| c != 'P'));
+        if self.watch_dirty.load(Ordering::Relaxed) {
+            flags.push('d');
+        }
         if self.no_evict.load(Ordering::Relaxed) {
             flags.push('e');
         }
@@ -102,6 +114,21 @@ pub struct ClientState {
     pub reply_skip_next: bool,
     /// The reply of the command now running is dropped.
     pub reply_skip: bool,
+    /// Commands queued since MULTI; `None` outside a transaction (see `cmd::multi`).
+    pub multi: Option<MultiState>,
+    /// Keys this client WATCHes, as (db, key); the watchers live in `Db::watched`.
+    pub watched: Vec<(usize, crate::db::Key)>,
+    /// EXEC is running this client's queue (Redis's CLIENT_DENY_BLOCKING): blocking
+    /// commands must answer as their non-blocking form instead of blocking.
+    pub in_exec: bool,
+}
+
+/// A transaction being queued (Redis's `multiState` + CLIENT_DIRTY_EXEC).
+#[derive(Default)]
+pub struct MultiState {
+    pub commands: Vec<(&'static crate::cmd::Registered, Vec<bytes::Bytes>)>,
+    /// A command was rejected while queueing: EXEC replies EXECABORT.
+    pub dirty_exec: bool,
 }
 
 impl ClientState {
@@ -121,6 +148,7 @@ impl ClientState {
             killed: AtomicBool::new(false),
             kill: Notify::new(),
             no_evict: AtomicBool::new(false),
+            watch_dirty: Arc::new(AtomicBool::new(false)),
         });
         let authenticated = shared.config().requirepass.is_none();
         ClientState {
@@ -136,6 +164,9 @@ impl ClientState {
             reply_off: false,
             reply_skip_next: false,
             reply_skip: false,
+            multi: None,
+            watched: Vec::new(),
+            in_exec: false,
         }
     }
 
@@ -151,6 +182,11 @@ impl ClientState {
             self.reply_skip = true;
             self.reply_skip_next = false;
         }
+    }
+
+    /// Publishes the MULTI queue length (CLIENT LIST `multi=`, -1 outside MULTI).
+    pub fn sync_multi(&self) {
+        self.handle.info.lock().multi = self.multi.as_ref().map_or(-1, |m| m.commands.len() as i64);
     }
 
     /// Pushes connection-owned fields to the shared handle (after SELECT, HELLO, SETNAME).

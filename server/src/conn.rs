@@ -26,6 +26,9 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, state: ClientStat
     if client.monitor {
         shared.monitor_count.fetch_sub(1, Ordering::Relaxed);
     }
+    if !client.watched.is_empty() {
+        cmd::multi::unwatch_all(&mut shared.state.lock().store, &mut client);
+    }
     shared.unregister_client(id);
 }
 

@@ -166,9 +166,10 @@ fn auth(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 /// RESET
 /// ```
 /// Redis's clearClientConnectionState: leaves MONITOR, selects db 0, RESP2, default-user
-/// auth state, no name, replies on, no-evict off. (MULTI/WATCH and pub/sub state belong
-/// to their families and are cleared there.)
+/// auth state, no name, replies on, no-evict off; discards MULTI and unwatches. (Pub/sub
+/// state belongs to its family and is cleared there.)
 fn reset(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
+    super::multi::discard_transaction(ctx);
     let c = &mut *ctx.client;
     if c.monitor {
         c.monitor = false;

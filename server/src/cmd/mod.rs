@@ -12,6 +12,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod memory;
+pub mod multi;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -214,6 +215,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         set::COMMANDS,
         hash::COMMANDS,
         zset::COMMANDS,
+        multi::COMMANDS,
     ]
 }
 
@@ -391,13 +393,18 @@ pub fn dispatch(ctx: &mut Ctx, argv: &[Bytes]) -> Reply {
         Ok(r) => r,
         Err(e) => {
             ctx.state.stat_rejected_unknown += 1;
+            multi::flag_transaction(ctx.client);
             return Reply::Error(Bytes::from(e.to_string()));
         }
     };
     let spec = reg.spec;
     if let Err(e) = gates(ctx, spec) {
         ctx.state.cmdstat(reg.id).rejected_calls += 1;
+        multi::flag_transaction(ctx.client);
         return Reply::Error(Bytes::from(e.to_string()));
+    }
+    if ctx.client.multi.is_some() && !multi::runs_inside_multi(spec) {
+        return multi::queue(ctx, reg, argv);
     }
     call(ctx, reg, argv)
 }
@@ -406,10 +413,15 @@ fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
     if !ctx.client.authenticated && spec.flags & NO_AUTH == 0 {
         return Err(CmdError::Raw("NOAUTH Authentication required.".into()));
     }
-    // As Redis's processCommand: evict before every command, refuse only DENYOOM ones.
+    let in_multi = ctx.client.multi.is_some();
+    if in_multi && spec.flags & NO_MULTI != 0 {
+        return Err(CmdError::err("Command not allowed inside a transaction"));
+    }
+    // As Redis's processCommand: evict before every command, refuse only DENYOOM ones,
+    // and inside MULTI anything but EXEC/DISCARD/QUIT/RESET (queueing takes memory).
     if ctx.config.maxmemory > 0 {
         let evicted = crate::evict::perform_evictions(ctx);
-        if spec.flags & DENYOOM != 0 {
+        if spec.flags & DENYOOM != 0 || (in_multi && !multi::exempt_from_multi_oom(spec)) {
             evicted?;
         }
     }

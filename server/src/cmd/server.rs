@@ -160,11 +160,12 @@ fn swapdb(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         let (lo, hi) = (a.min(b), a.max(b));
         let (left, right) = dbs.split_at_mut(hi);
         let (x, y) = (&mut left[lo], &mut right[0]);
+        // Watches stay with the database index; touch them before the contents move.
+        x.touch_all_watched(Some(y));
+        y.touch_all_watched(Some(x));
         std::mem::swap(&mut x.keys, &mut y.keys);
         std::mem::swap(&mut x.expires, &mut y.expires);
         std::mem::swap(&mut x.avg_ttl, &mut y.avg_ttl);
-        x.touch_all_watched();
-        y.touch_all_watched();
     }
     ctx.dirty(1);
     Ok(Reply::ok())

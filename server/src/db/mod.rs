@@ -20,6 +20,8 @@ pub mod zset;
 use ahash::RandomState;
 use indexmap::IndexMap;
 use rand::Rng;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub use sbytes::SBytes;
 
@@ -148,6 +150,18 @@ impl AccessClock {
     }
 }
 
+/// One client's WATCH on one key (Redis's `watchedKey`).
+#[derive(Debug)]
+pub struct Watcher {
+    pub client: u64,
+    /// The client's CLIENT_DIRTY_CAS flag, shared by all of its watches; set when a
+    /// watched key is touched, read by EXEC and CLIENT LIST (flag `d`).
+    pub dirty: Arc<AtomicBool>,
+    /// The key was already logically expired when WATCH ran: its deletion is then no
+    /// change (Redis 7.0's `wk->expired`).
+    pub expired: bool,
+}
+
 /// One numbered database.
 #[derive(Default)]
 pub struct Db {
@@ -163,9 +177,9 @@ pub struct Db {
     pub stat_expired: u64,
     /// Keys that expired during the current command, for propagation as DEL.
     pub expired_keys: Vec<Key>,
-    /// Version per watched key (WATCH); bumped by [`Db::signal_modified`].
-    pub watched: std::collections::HashMap<Key, u64, RandomState>,
-    pub watch_epoch: u64,
+    /// Clients watching each key (WATCH), as Redis's `db->watched_keys`. A key leaves the
+    /// map when its last watcher unwatches, so the map only holds live watches.
+    pub watched: std::collections::HashMap<Key, Vec<Watcher>, RandomState>,
     /// Running estimate of the average TTL, for INFO keyspace's avg_ttl.
     pub avg_ttl: i64,
 }
@@ -378,9 +392,9 @@ impl Db {
     /// Empties the database, returning how many keys it held.
     pub fn flush(&mut self) -> usize {
         let n = self.keys.len();
+        self.touch_all_watched(None);
         self.keys = IndexMap::default();
         self.expires = IndexMap::default();
-        self.touch_all_watched();
         n
     }
 
@@ -398,23 +412,102 @@ impl Db {
         }
     }
 
-    /// Marks a key modified for WATCH.
+    /// Marks a key modified for WATCH (Redis's touchWatchedKey): every client watching it
+    /// is flagged dirty, except one that watched it already expired and now sees it gone.
     #[inline]
     pub fn signal_modified(&mut self, key: &[u8]) {
         if !self.watched.is_empty() {
-            if let Some(v) = self.watched.get_mut(key) {
-                self.watch_epoch += 1;
-                *v = self.watch_epoch;
+            self.touch_watched_key(key);
+        }
+    }
+
+    #[cold]
+    fn touch_watched_key(&mut self, key: &[u8]) {
+        let Some(ws) = self.watched.get_mut(key) else {
+            return;
+        };
+        let exists = self.keys.contains_key(key);
+        for w in ws.iter_mut() {
+            if w.expired {
+                if !exists {
+                    // The expired key was deleted: logically no change.
+                    w.expired = false;
+                    continue;
+                }
+                w.expired = false;
+            }
+            w.dirty.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Invalidates the watched keys a FLUSHDB/FLUSHALL (`replaced_with` None) or a SWAPDB
+    /// (`replaced_with` = the content about to replace this one) changes, before the
+    /// change: a key counts as changed if it exists here or in `replaced_with` (Redis's
+    /// touchAllWatchedKeysInDb).
+    pub fn touch_all_watched(&mut self, replaced_with: Option<&Db>) {
+        if self.watched.is_empty() {
+            return;
+        }
+        for (key, ws) in self.watched.iter_mut() {
+            let exists_here = self.keys.contains_key(key.as_ref());
+            let in_new = replaced_with.is_some_and(|r| r.keys.contains_key(key.as_ref()));
+            if !exists_here && !in_new {
+                continue;
+            }
+            let new_expired = replaced_with.is_some_and(|r| r.is_expired(key.as_ref()));
+            for w in ws.iter_mut() {
+                if w.expired {
+                    if !in_new {
+                        w.expired = false;
+                        continue;
+                    } else if new_expired {
+                        continue;
+                    }
+                } else if !exists_here && new_expired {
+                    w.expired = true;
+                    continue;
+                }
+                w.dirty.store(true, Ordering::Relaxed);
             }
         }
     }
 
-    /// Invalidates every watched key (FLUSHDB, FLUSHALL, SWAPDB).
-    pub fn touch_all_watched(&mut self) {
-        for v in self.watched.values_mut() {
-            self.watch_epoch += 1;
-            *v = self.watch_epoch;
+    /// Adds a client's watch on `key` (Redis's watchForKey); false if it already watches it.
+    pub fn watch(&mut self, key: &[u8], client: u64, dirty: &Arc<AtomicBool>) -> bool {
+        let expired = self.keys.contains_key(key) && self.is_expired(key);
+        let ws = self.watched.entry(Key::new(key)).or_default();
+        if ws.iter().any(|w| w.client == client) {
+            return false;
         }
+        ws.push(Watcher {
+            client,
+            dirty: dirty.clone(),
+            expired,
+        });
+        true
+    }
+
+    /// Removes a client's watch on `key`, dropping the key from the map with its last
+    /// watcher.
+    pub fn unwatch(&mut self, key: &[u8], client: u64) {
+        if let Some(ws) = self.watched.get_mut(key) {
+            ws.retain(|w| w.client != client);
+            if ws.is_empty() {
+                self.watched.remove(key);
+                if self.watched.is_empty() {
+                    self.watched = Default::default();
+                }
+            }
+        }
+    }
+
+    /// True if `client` watches `key`, did not find it expired at WATCH, and it has
+    /// logically expired since (Redis's isWatchedKeyExpired, for one key).
+    pub fn watched_key_expired(&self, key: &[u8], client: u64) -> bool {
+        let Some(ws) = self.watched.get(key) else {
+            return false;
+        };
+        ws.iter().any(|w| w.client == client && !w.expired) && self.is_expired(key)
     }
 
     /// A random live key (RANDOMKEY), skipping expired ones as Redis does.
