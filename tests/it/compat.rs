@@ -50,6 +50,7 @@ const ENABLED: &[&str] = &[
     "hashes",
     "keys",
     "lists",
+    "multi",
     "resp3",
     "resp3_basics",
     "server",

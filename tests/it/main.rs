@@ -14,6 +14,7 @@ mod hash;
 mod keys;
 mod list;
 mod memory;
+mod multi;
 mod security;
 mod server;
 mod set;

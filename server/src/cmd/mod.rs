@@ -393,6 +393,9 @@ pub fn dispatch(ctx: &mut Ctx, argv: &[Bytes]) -> Reply {
         Ok(r) => r,
         Err(e) => {
             ctx.state.stat_rejected_unknown += 1;
+            if argv[0].eq_ignore_ascii_case(b"exec") {
+                return multi::exec_abort(ctx, &e);
+            }
             multi::flag_transaction(ctx.client);
             return Reply::Error(Bytes::from(e.to_string()));
         }
@@ -400,6 +403,9 @@ pub fn dispatch(ctx: &mut Ctx, argv: &[Bytes]) -> Reply {
     let spec = reg.spec;
     if let Err(e) = gates(ctx, spec) {
         ctx.state.cmdstat(reg.id).rejected_calls += 1;
+        if spec.name == "exec" {
+            return multi::exec_abort(ctx, &e);
+        }
         multi::flag_transaction(ctx.client);
         return Reply::Error(Bytes::from(e.to_string()));
     }

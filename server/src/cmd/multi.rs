@@ -38,6 +38,19 @@ pub fn flag_transaction(client: &mut ClientState) {
     }
 }
 
+/// EXEC itself rejected (arity, NOAUTH, ...): the transaction is discarded and the
+/// reason given (Redis's execCommandAbort), in or out of MULTI.
+pub fn exec_abort(ctx: &mut Ctx, e: &CmdError) -> Reply {
+    discard_transaction(ctx);
+    let why = match e {
+        CmdError::Err(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Reply::Error(Bytes::from(format!(
+        "EXECABORT Transaction discarded because of: {why}"
+    )))
+}
+
 /// Queues a checked command (Redis's queueMultiCommand).
 pub fn queue(ctx: &mut Ctx, reg: &'static Registered, argv: &[Bytes]) -> Reply {
     if let Some(m) = ctx.client.multi.as_mut() {
@@ -242,6 +255,14 @@ mod tests {
         assert_eq!(t.run(&["GET", "a"]), Reply::Null);
         assert_eq!(t.run(&["EXEC"]), err("ERR EXEC without MULTI"));
         assert_eq!(t.run(&["DISCARD"]), err("ERR DISCARD without MULTI"));
+        t.run(&["MULTI"]);
+        t.run(&["SET", "a", "1"]);
+        assert_eq!(
+            t.run(&["EXEC", "x"]),
+            err("EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command")
+        );
+        assert!(t.client.multi.is_none());
+        assert_eq!(t.run(&["GET", "a"]), Reply::Null);
     }
 
     #[test]
