@@ -200,9 +200,16 @@ async fn wait_pause(shared: &Shared, client: &ClientState, batch: &[Vec<Bytes>])
             return;
         }
         if p.write_only {
+            let is_write = |flags: u32| flags & (cmd::WRITE | cmd::MAY_REPLICATE) != 0;
+            // An EXEC whose queue holds writes is a write, as in Redis.
+            let queued_writes = client
+                .multi
+                .as_ref()
+                .is_some_and(|m| m.commands.iter().any(|(r, _)| is_write(r.spec.flags)));
             let any_write = batch.iter().any(|argv| {
-                cmd::lookup(&argv[0])
-                    .is_some_and(|r| r.spec.flags & (cmd::WRITE | cmd::MAY_REPLICATE) != 0)
+                cmd::lookup(&argv[0]).is_some_and(|r| {
+                    is_write(r.spec.flags) || (queued_writes && r.spec.name == "exec")
+                })
             });
             if !any_write {
                 return;

@@ -203,3 +203,47 @@ fn concurrent_watch_increments_are_exact_with_io_threads() {
     let s = TestServer::start_with(&["--io-threads", "2"]);
     concurrent_increments(&s);
 }
+
+/// CLIENT PAUSE WRITE holds an EXEC whose queue has writes until the pause ends, while a
+/// read-only EXEC goes through at once (Redis 7.0).
+#[test]
+fn pause_write_holds_exec_with_queued_writes() {
+    use std::time::{Duration, Instant};
+    let s = TestServer::start();
+    let mut a = s.conn();
+    let mut b = s.conn();
+    let _: () = redis::cmd("MULTI").query(&mut a).unwrap();
+    let _: () = redis::cmd("GET").arg("k").query(&mut a).unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(600)
+        .arg("WRITE")
+        .query(&mut b)
+        .unwrap();
+    let t = Instant::now();
+    let _: redis::Value = redis::cmd("EXEC").query(&mut a).unwrap();
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "read-only EXEC waited {:?}",
+        t.elapsed()
+    );
+
+    // Queue the write before pausing again (queueing a write is itself postponed).
+    let _: () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut b).unwrap();
+    let _: () = redis::cmd("MULTI").query(&mut a).unwrap();
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut a).unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(600)
+        .arg("WRITE")
+        .query(&mut b)
+        .unwrap();
+    let t = Instant::now();
+    let _: redis::Value = redis::cmd("EXEC").query(&mut a).unwrap();
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "write EXEC ran during the pause"
+    );
+    let v: String = redis::cmd("GET").arg("k").query(&mut b).unwrap();
+    assert_eq!(v, "v");
+}
