@@ -14,6 +14,7 @@ pub mod list;
 pub mod memory;
 pub mod server;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -214,6 +215,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         set::COMMANDS,
         hash::COMMANDS,
         zset::COMMANDS,
+        stream::COMMANDS,
     ]
 }
 
@@ -333,6 +335,7 @@ pub const NOTIFY_HASH: u32 = 1 << 6;
 pub const NOTIFY_ZSET: u32 = 1 << 7;
 pub const NOTIFY_EXPIRED: u32 = 1 << 8;
 pub const NOTIFY_EVICTED: u32 = 1 << 9;
+pub const NOTIFY_STREAM: u32 = 1 << 10;
 
 fn unknown_command_error(argv: &[Bytes]) -> CmdError {
     let mut args = String::new();
