@@ -54,6 +54,7 @@ const ENABLED: &[&str] = &[
     "resp3_basics",
     "server",
     "sets",
+    "streams",
     "strings",
     "zsets",
 ];

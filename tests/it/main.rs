@@ -17,5 +17,6 @@ mod memory;
 mod security;
 mod server;
 mod set;
+mod stream;
 mod string;
 mod zset;

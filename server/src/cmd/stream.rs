@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::cmd::command::help_reply;
-use crate::db::stream::{Stream, StreamId, Trim, INVALID_ENTRIES_READ, NODE_MAX_ENTRIES};
+use crate::db::stream::{AppendError, Stream, StreamId, Trim, INVALID_ENTRIES_READ, NODE_MAX_ENTRIES};
 use crate::db::{Db, Value};
 use rill_protocol::fmt::parse_i64;
 use rill_protocol::RespVersion;
@@ -309,8 +309,11 @@ fn xadd(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             "The stream has exhausted the last possible ID, unable to add more items",
         ));
     }
-    let id = s.next_id(a.id, a.seq_given, now).map_err(|_| {
-        CmdError::err("The ID specified in XADD is equal or smaller than the target stream top item")
+    let id = s.next_id(a.id, a.seq_given, now).map_err(|e| match e {
+        AppendError::IdTooSmall => CmdError::err(
+            "The ID specified in XADD is equal or smaller than the target stream top item",
+        ),
+        AppendError::SeqExhausted => CmdError::err("Elements are too large to be stored"),
     })?;
     let fields: Vec<&[u8]> = argv[field_pos..].iter().map(|b| &b[..]).collect();
     s.append(id, &fields);
@@ -454,11 +457,6 @@ fn xsetid(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let Some(s) = stream_write(db, key)? else {
         return Err(CmdError::NoSuchKey);
     };
-    if id < s.max_deleted_entry_id {
-        return Err(CmdError::err(
-            "The ID specified in XSETID is smaller than current max_deleted_entry_id",
-        ));
-    }
     if s.length > 0 {
         let maxid = s.edge_id(true).unwrap_or_default();
         if id < maxid {
@@ -521,7 +519,8 @@ fn xread_generic(ctx: &mut Ctx, argv: &[Bytes], xreadgroup: bool) -> CmdResult {
             if streams_count % 2 != 0 {
                 let symbol = if xreadgroup { '>' } else { '$' };
                 return Err(CmdError::err(format!(
-                    "Unbalanced '{name}' list of streams: for each stream key an ID or '{symbol}' must be specified."
+                    "Unbalanced {} list of streams: for each stream key an ID or '{symbol}' must be specified.",
+                    name.to_ascii_uppercase()
                 )));
             }
             streams_count /= 2;
@@ -567,7 +566,7 @@ fn xread_generic(ctx: &mut Ctx, argv: &[Bytes], xreadgroup: bool) -> CmdResult {
         if &arg[..] == b"$" {
             if xreadgroup {
                 return Err(CmdError::err(
-                    "The $ ID is meaningful only for XREAD. Use XREADGROUP > or XREADGROUP ...",
+                    "The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.",
                 ));
             }
             ids.push(s.map_or(StreamId::MIN, |s| s.last_id));
@@ -1351,12 +1350,12 @@ fn xinfo_stream(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let mut count: i64 = 10;
     if argv.len() > 3 {
         if !eq_ic(&argv[3], "FULL") {
-            return Err(CmdError::Syntax);
+            return Err(subcommand_syntax_error(argv));
         }
         full = true;
         if argv.len() > 4 {
             if argv.len() != 6 || !eq_ic(&argv[4], "COUNT") {
-                return Err(CmdError::Syntax);
+                return Err(subcommand_syntax_error(argv));
             }
             count = int_arg(&argv[5])?.max(0);
         }

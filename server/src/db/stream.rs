@@ -442,6 +442,8 @@ pub struct Stream {
 pub enum AppendError {
     /// The ID is not greater than the top item (EDOM).
     IdTooSmall,
+    /// `ms-*` with the top item's sequence at its maximum (ERANGE).
+    SeqExhausted,
 }
 
 impl Stream {
@@ -483,7 +485,7 @@ impl Stream {
             Some(id) => {
                 if self.last_id.ms == id.ms {
                     if self.last_id.seq == u64::MAX {
-                        return Err(AppendError::IdTooSmall);
+                        return Err(AppendError::SeqExhausted);
                     }
                     StreamId::new(id.ms, self.last_id.seq + 1)
                 } else {
