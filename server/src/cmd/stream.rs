@@ -4,7 +4,9 @@
 
 use super::*;
 use crate::cmd::command::help_reply;
-use crate::db::stream::{AppendError, Stream, StreamId, Trim, INVALID_ENTRIES_READ, NODE_MAX_ENTRIES};
+use crate::db::stream::{
+    AppendError, Stream, StreamId, Trim, INVALID_ENTRIES_READ, NODE_MAX_ENTRIES,
+};
 use crate::db::{Db, Value};
 use rill_protocol::fmt::parse_i64;
 use rill_protocol::RespVersion;
@@ -152,7 +154,13 @@ fn entry_reply(id: StreamId, fields: &[&[u8]]) -> Reply {
 }
 
 /// Entries in a range as replies (streamReplyWithRange without a group); count 0 = all.
-fn range_replies(s: &Stream, start: StreamId, end: StreamId, rev: bool, count: usize) -> Vec<Reply> {
+fn range_replies(
+    s: &Stream,
+    start: StreamId,
+    end: StreamId,
+    rev: bool,
+    count: usize,
+) -> Vec<Reply> {
     let mut out = Vec::new();
     s.range(start, end, rev, |id, f| {
         out.push(entry_reply(id, f));
@@ -714,7 +722,11 @@ fn serve_group(
             }
         }
     }
-    if let Some(c) = s.groups.get_mut(gname).and_then(|g| g.consumers.get_mut(cname)) {
+    if let Some(c) = s
+        .groups
+        .get_mut(gname)
+        .and_then(|g| g.consumers.get_mut(cname))
+    {
         if !ids.is_empty() {
             c.active_time = now;
         }
@@ -805,11 +817,9 @@ fn xgroup(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             "The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.",
         ));
     }
-    let has_group = exists
-        && stream_write(ctx.db(), &key)?.is_some_and(|s| s.groups.contains_key(&gname[..]));
-    if !has_group
-        && (setid || eq_ic(opt, "CREATECONSUMER") || eq_ic(opt, "DELCONSUMER"))
-    {
+    let has_group =
+        exists && stream_write(ctx.db(), &key)?.is_some_and(|s| s.groups.contains_key(&gname[..]));
+    if !has_group && (setid || eq_ic(opt, "CREATECONSUMER") || eq_ic(opt, "DELCONSUMER")) {
         return Err(CmdError::Raw(format!(
             "NOGROUP No such consumer group '{}' for key name '{}'",
             lossy(&gname),
@@ -1451,20 +1461,12 @@ static XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("createconsumer", 5, WRITE | DENYOOM, xgroup)
         .keys(2, 2, 1)
         .group("stream")
-        .doc(
-            "6.2.0",
-            "Create a consumer in a consumer group.",
-            "O(1)",
-        )
+        .doc("6.2.0", "Create a consumer in a consumer group.", "O(1)")
         .syntax("key group consumer"),
     CommandSpec::new("delconsumer", 5, WRITE, xgroup)
         .keys(2, 2, 1)
         .group("stream")
-        .doc(
-            "5.0.0",
-            "Delete a consumer from a consumer group.",
-            "O(1)",
-        )
+        .doc("5.0.0", "Delete a consumer from a consumer group.", "O(1)")
         .syntax("key group consumer"),
     CommandSpec::new("destroy", 4, WRITE, xgroup)
         .keys(2, 2, 1)
@@ -1497,11 +1499,7 @@ static XINFO_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("consumers", 4, READONLY, xinfo_consumers)
         .keys(2, 2, 1)
         .group("stream")
-        .doc(
-            "5.0.0",
-            "List the consumers in a consumer group",
-            "O(1)",
-        )
+        .doc("5.0.0", "List the consumers in a consumer group", "O(1)")
         .syntax("key group"),
     CommandSpec::new("groups", 3, READONLY, xinfo_groups)
         .keys(2, 2, 1)
@@ -1641,3 +1639,98 @@ pub static COMMANDS: &[CommandSpec] = &[
         )
         .syntax("key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::testkit::*;
+
+    #[test]
+    fn id_parsing_follows_string2ull() {
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+        assert_eq!(parse_u64(b"-1"), None);
+        assert_eq!(parse_u64(b""), None);
+        assert_eq!(parse_strict(b"5", 7).unwrap(), StreamId::new(5, 7));
+        assert!(parse_strict(b"-", 0).is_err());
+        assert_eq!(parse_loose(b"+", 0).unwrap(), StreamId::MAX);
+        assert_eq!(
+            parse_id_full(b"3-*", 0, true, true).unwrap(),
+            (StreamId::new(3, 0), false)
+        );
+        assert!(parse_strict(b"3-*", 0).is_err());
+        assert!(parse_strict(&[b'1'; 128], 0).is_err());
+    }
+
+    #[test]
+    fn xadd_trim_and_range() {
+        let mut db = TestDb::new();
+        assert_eq!(db.run(&["XADD", "s", "1-1", "a", "1"]), bulk("1-1"));
+        assert_eq!(db.run(&["XADD", "s", "1-*", "a", "2"]), bulk("1-2"));
+        assert_eq!(
+            db.run(&["XADD", "s", "MAXLEN", "1", "2-0", "a", "3"]),
+            bulk("2-0")
+        );
+        assert_eq!(db.run(&["XLEN", "s"]), int(1));
+        assert_eq!(
+            db.resp(&["XRANGE", "s", "-", "+"]),
+            "*1\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\na\r\n$1\r\n3\r\n"
+        );
+        assert_eq!(
+            db.run(&["XRANGE", "s", "-", "+", "COUNT", "0"]),
+            Reply::NullArray
+        );
+        assert_eq!(
+            db.run(&["XADD", "s", "2-0", "a", "1"]),
+            err("ERR The ID specified in XADD is equal or smaller than the target stream top item")
+        );
+        assert_eq!(
+            db.run(&["XADD", "s", "LIMIT", "5", "3-0", "a", "1"]),
+            err("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy")
+        );
+        assert_eq!(
+            db.run(&["XADD", "n", "NOMKSTREAM", "*", "a", "1"]),
+            Reply::Null
+        );
+        assert_eq!(db.run(&["EXISTS", "n"]), int(0));
+        assert_eq!(db.run(&["XDEL", "s", "2-0", "2-0"]), int(1));
+        assert_eq!(db.run(&["XLEN", "s"]), int(0));
+        assert_eq!(
+            db.run(&["TYPE", "s"]),
+            Reply::Simple(Bytes::from_static(b"stream"))
+        );
+    }
+
+    #[test]
+    fn groups_pel_and_claims() {
+        let mut db = TestDb::new();
+        db.run(&["XADD", "s", "1-0", "f", "v"]);
+        db.run(&["XADD", "s", "2-0", "f", "v"]);
+        assert_eq!(db.run(&["XGROUP", "CREATE", "s", "g", "0"]), Reply::ok());
+        let r = db.run(&["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", ">"]);
+        assert!(matches!(&r, Reply::Array(a) if a.len() == 1), "{r:?}");
+        assert_eq!(
+            db.resp(&["XPENDING", "s", "g"]),
+            "*4\r\n:2\r\n$3\r\n1-0\r\n$3\r\n2-0\r\n*1\r\n*2\r\n$2\r\nc1\r\n$1\r\n2\r\n"
+        );
+        db.now_ms += 5000;
+        assert_eq!(
+            db.run(&["XCLAIM", "s", "g", "c2", "4000", "1-0", "JUSTID"]),
+            arr(&["1-0"])
+        );
+        // 2-0 is not idle long enough after a fresh claim.
+        assert_eq!(
+            db.run(&["XCLAIM", "s", "g", "c2", "4000", "1-0"]),
+            Reply::Array(vec![])
+        );
+        assert_eq!(db.run(&["XACK", "s", "g", "1-0", "2-0"]), int(2));
+        assert_eq!(
+            db.resp(&["XPENDING", "s", "g"]),
+            "*4\r\n:0\r\n$-1\r\n$-1\r\n*-1\r\n"
+        );
+        assert_eq!(
+            db.run(&["XREADGROUP", "GROUP", "x", "c", "STREAMS", "s", ">"]),
+            err("NOGROUP No such key 's' or consumer group 'x' in XREADGROUP with GROUP option")
+        );
+    }
+}

@@ -851,7 +851,10 @@ mod tests {
     #[test]
     fn ids_and_order() {
         let mut s = Stream::new();
-        assert_eq!(s.next_id(Some(id(0, 0)), true, 5), Err(AppendError::IdTooSmall));
+        assert_eq!(
+            s.next_id(Some(id(0, 0)), true, 5),
+            Err(AppendError::IdTooSmall)
+        );
         assert_eq!(s.next_id(None, true, 5).unwrap(), id(5, 0));
         add(&mut s, id(5, 3), &["a", "1"]);
         assert_eq!(s.next_id(None, true, 5).unwrap(), id(5, 4));
@@ -873,12 +876,18 @@ mod tests {
         add(&mut s, id(300, 7), &["a", "", "b", "long value here"]);
         let all = s.collect(StreamId::MIN, StreamId::MAX, false, 0);
         assert_eq!(all.len(), 4);
-        assert_eq!(all[1].1, vec![b"a".to_vec(), b"x".to_vec(), b"b".to_vec(), b"y".to_vec()]);
+        assert_eq!(
+            all[1].1,
+            vec![b"a".to_vec(), b"x".to_vec(), b"b".to_vec(), b"y".to_vec()]
+        );
         assert_eq!(all[2].1, vec![b"c".to_vec(), b"3".to_vec()]);
         assert_eq!(all[3].0, id(300, 7));
         assert_eq!(all[3].1[3], b"long value here".to_vec());
         let rev = s.collect(StreamId::MIN, StreamId::MAX, true, 2);
-        assert_eq!(rev.iter().map(|e| e.0).collect::<Vec<_>>(), vec![id(300, 7), id(2, 0)]);
+        assert_eq!(
+            rev.iter().map(|e| e.0).collect::<Vec<_>>(),
+            vec![id(300, 7), id(2, 0)]
+        );
     }
 
     #[test]
@@ -929,7 +938,11 @@ mod tests {
                         let nf = rng.gen_range(1..4);
                         let mut f: Vec<Vec<u8>> = Vec::new();
                         for k in 0..nf {
-                            let name = if rng.gen_bool(0.7) { format!("f{k}") } else { format!("g{}", rng.gen_range(0..5)) };
+                            let name = if rng.gen_bool(0.7) {
+                                format!("f{k}")
+                            } else {
+                                format!("g{}", rng.gen_range(0..5))
+                            };
                             f.push(name.into_bytes());
                             let len = rng.gen_range(0..40);
                             f.push((0..len).map(|_| rng.gen_range(b'a'..=b'z')).collect());
