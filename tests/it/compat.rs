@@ -55,6 +55,7 @@ const ENABLED: &[&str] = &[
     "resp3_basics",
     "server",
     "sets",
+    "streams",
     "strings",
     "zsets",
 ];

@@ -18,5 +18,6 @@ mod multi;
 mod security;
 mod server;
 mod set;
+mod stream;
 mod string;
 mod zset;

@@ -526,6 +526,7 @@ pub fn encoding_of(value: &Value, config: &crate::config::Config) -> &'static st
                 "skiplist"
             }
         }
+        Value::Stream(_) => "stream",
     }
 }
 

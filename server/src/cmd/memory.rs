@@ -214,6 +214,16 @@ fn value_size(value: &Value, config: &crate::config::Config, samples: usize) -> 
                     + scaled(sz, n, z.len())
             }
         }
+        Value::Stream(st) => {
+            // sizeof(stream) + the rax of listpacks (block buffers here) + groups, with
+            // each PEL entry costing a rax key plus a streamNACK as in Redis.
+            let groups: usize = st
+                .groups
+                .values()
+                .map(|g| 64 + g.pel.len() * (16 + 32) + g.consumers.len() * 64)
+                .sum();
+            ROBJ + jemalloc_size(64) + st.blocks_size() + groups
+        }
     }
 }
 

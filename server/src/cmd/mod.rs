@@ -15,6 +15,7 @@ pub mod memory;
 pub mod multi;
 pub mod server;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -216,6 +217,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         hash::COMMANDS,
         zset::COMMANDS,
         multi::COMMANDS,
+        stream::COMMANDS,
     ]
 }
 
@@ -335,6 +337,7 @@ pub const NOTIFY_HASH: u32 = 1 << 6;
 pub const NOTIFY_ZSET: u32 = 1 << 7;
 pub const NOTIFY_EXPIRED: u32 = 1 << 8;
 pub const NOTIFY_EVICTED: u32 = 1 << 9;
+pub const NOTIFY_STREAM: u32 = 1 << 10;
 
 fn unknown_command_error(argv: &[Bytes]) -> CmdError {
     let mut args = String::new();

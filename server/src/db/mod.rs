@@ -5,7 +5,7 @@
 //!   (key -> unix ms), both `IndexMap`s so random sampling (eviction, active expiry,
 //!   RANDOMKEY) is O(1) and SCAN can walk indexes (see [`Db::scan`]).
 //! - [`Store`]: every database plus the counters that live under the keyspace lock.
-//! - `list`, `set`, `hash`, `zset`: the collection types.
+//! - `list`, `set`, `hash`, `zset`, `stream`: the collection types.
 //! - `glob`: Redis's `stringmatchlen`.
 //! - `ld80`: x87 `long double` arithmetic for INCRBYFLOAT and HINCRBYFLOAT.
 
@@ -15,6 +15,7 @@ pub mod ld80;
 pub mod list;
 pub mod sbytes;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 use ahash::RandomState;
@@ -36,6 +37,7 @@ pub enum Value {
     Set(Box<set::Set>),
     Hash(Box<hash::Hash>),
     ZSet(Box<zset::ZSet>),
+    Stream(Box<stream::Stream>),
 }
 
 impl Value {
@@ -47,6 +49,7 @@ impl Value {
             Value::Set(_) => "set",
             Value::Hash(_) => "hash",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 }
