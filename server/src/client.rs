@@ -26,6 +26,10 @@ pub struct ClientInfo {
     pub lib_ver: String,
     /// In MONITOR mode (flag `O`).
     pub monitor: bool,
+    /// Subscribed channels, patterns and shard channels (CLIENT LIST sub/psub/ssub).
+    pub sub: usize,
+    pub psub: usize,
+    pub ssub: usize,
 }
 
 pub struct ClientHandle {
@@ -76,7 +80,7 @@ impl ClientHandle {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=22400 events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=22400 events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -85,6 +89,9 @@ impl ClientHandle {
             idle,
             flags,
             i.db,
+            i.sub,
+            i.psub,
+            i.ssub,
             i.multi,
             i.qbuf,
             i.omem,
@@ -121,6 +128,8 @@ pub struct ClientState {
     /// EXEC is running this client's queue (Redis's CLIENT_DENY_BLOCKING): blocking
     /// commands must answer as their non-blocking form instead of blocking.
     pub in_exec: bool,
+    /// Pub/sub subscriptions and the queue of messages to deliver (first SUBSCRIBE on).
+    pub pubsub: Option<Box<crate::pubsub::ClientSubs>>,
 }
 
 /// A transaction being queued (Redis's `multiState` + CLIENT_DIRTY_EXEC).
@@ -167,7 +176,13 @@ impl ClientState {
             multi: None,
             watched: Vec::new(),
             in_exec: false,
+            pubsub: None,
         }
+    }
+
+    /// In subscribed mode (Redis's CLIENT_PUBSUB).
+    pub fn subscribed(&self) -> bool {
+        self.pubsub.as_ref().is_some_and(|p| p.total() > 0)
     }
 
     /// True if this command's reply must not be sent (CLIENT REPLY OFF / SKIP).

@@ -29,6 +29,9 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, state: ClientStat
     if !client.watched.is_empty() {
         cmd::multi::unwatch_all(&mut shared.state.lock().store, &mut client);
     }
+    if let Some(ps) = client.pubsub.take() {
+        shared.pubsub.remove_client(&ps);
+    }
     shared.unregister_client(id);
 }
 
@@ -56,13 +59,22 @@ async fn serve_inner(
                 .min((config.client_query_buffer_limit as usize).saturating_add(1));
             rbuf.reserve(READ_CHUNK.max(want));
         }
-        // Monitors are exempt from the idle timeout, as replicas are in Redis.
-        let timeout = if client.monitor { 0 } else { config.timeout };
+        // Monitors and subscribers are exempt from the idle timeout, as in Redis.
+        let timeout = if client.monitor || client.subscribed() {
+            0
+        } else {
+            config.timeout
+        };
         let n = tokio::select! {
             r = stream.read_buf(&mut rbuf) => r?,
             line = next_monitor_line(&mut client.monitor_rx) => {
                 let Some(line) = line else { return Ok(()) };
                 write_monitor_lines(shared, stream, client, line).await?;
+                continue;
+            }
+            msg = next_pubsub(&mut client.pubsub) => {
+                let Some(msg) = msg else { return Ok(()) };
+                write_pubsub(shared, stream, client, msg, killed.as_mut()).await?;
                 continue;
             }
             _ = &mut killed => return Ok(()),
@@ -182,6 +194,60 @@ async fn write_monitor_lines(
     Ok(())
 }
 
+/// The next pub/sub message for this client; pending forever when it never subscribed.
+async fn next_pubsub(
+    ps: &mut Option<Box<crate::pubsub::ClientSubs>>,
+) -> Option<crate::pubsub::Msg> {
+    let Some(ps) = ps else {
+        return std::future::pending().await;
+    };
+    ps.rx.recv().await
+}
+
+/// Moves every queued pub/sub message into `out` (bounded to ~1 MB unless `all`);
+/// returns the bytes counted against the output buffer limit.
+fn drain_pubsub(client: &mut ClientState, out: &mut BytesMut, all: bool) -> usize {
+    let resp = client.resp;
+    let Some(ps) = client.pubsub.as_mut() else {
+        return 0;
+    };
+    let mut n = 0;
+    while all || out.len() < 1 << 20 {
+        let Ok(m) = ps.rx.try_recv() else { break };
+        n += m.size();
+        encode(&m.into_reply(), resp, out);
+    }
+    n
+}
+
+/// Writes `first` and the messages queued behind it. A subscriber closed for its output
+/// buffer limit is killed while this write may be stuck on a full socket, so the kill
+/// notification is watched here too.
+async fn write_pubsub(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    client: &mut ClientState,
+    first: crate::pubsub::Msg,
+    killed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+) -> std::io::Result<()> {
+    let mut out = BytesMut::new();
+    let mut size = first.size();
+    encode(&first.into_reply(), client.resp, &mut out);
+    size += drain_pubsub(client, &mut out, false);
+    tokio::select! {
+        r = stream.write_all(&out) => r?,
+        _ = killed => return Err(std::io::Error::other("killed")),
+    }
+    if let Some(ps) = client.pubsub.as_ref() {
+        ps.sub.written(size);
+    }
+    shared
+        .stats
+        .total_net_output_bytes
+        .fetch_add(out.len() as u64, Ordering::Relaxed);
+    Ok(())
+}
+
 async fn idle_timeout(secs: u64) {
     if secs == 0 {
         std::future::pending::<()>().await;
@@ -255,6 +321,11 @@ async fn run_batch(
         };
         for (i, argv) in batch.iter().enumerate() {
             let reply = cmd::dispatch(&mut ctx, argv);
+            // Messages this command published to its own client precede its reply.
+            let n = drain_pubsub(ctx.client, wbuf, true);
+            if let Some(ps) = ctx.client.pubsub.as_ref() {
+                ps.sub.written(n);
+            }
             if let Some(text) = error_text(&reply) {
                 ctx.state.record_error(text);
             }

@@ -18,6 +18,7 @@ pub mod conn;
 pub mod db;
 pub mod evict;
 pub mod listener;
+pub mod pubsub;
 pub mod shared;
 pub mod util;
 
@@ -118,9 +119,19 @@ async fn cron(shared: Arc<Shared>) {
             if active_expire {
                 // ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP scaled by effort, per database.
                 let budget = 20 * 10 * config.active_expire_effort as usize;
-                for db in state.store.dbs.iter_mut() {
+                for (i, db) in state.store.dbs.iter_mut().enumerate() {
                     db.active_expire(budget);
-                    db.expired_keys.clear();
+                    for key in db.expired_keys.drain(..) {
+                        pubsub::notify_keyspace(
+                            &shared.pubsub,
+                            &config,
+                            cmd::NOTIFY_EXPIRED,
+                            "expired",
+                            i,
+                            &key,
+                            now,
+                        );
+                    }
                 }
             }
             state.total_commands

@@ -282,6 +282,8 @@ pub struct Shared {
     pub active_expire: AtomicBool,
     /// Clients blocked in a blocking command (blocked_clients).
     pub blocked_clients: AtomicUsize,
+    /// Pub/sub channels and patterns.
+    pub pubsub: crate::pubsub::PubSub,
 }
 
 fn random_hex40() -> String {
@@ -354,6 +356,7 @@ impl Shared {
             master_replid,
             active_expire: AtomicBool::new(true),
             blocked_clients: AtomicUsize::new(0),
+            pubsub: Default::default(),
         })
     }
 

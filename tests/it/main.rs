@@ -15,6 +15,7 @@ mod keys;
 mod list;
 mod memory;
 mod multi;
+mod pubsub;
 mod security;
 mod server;
 mod set;

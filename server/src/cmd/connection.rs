@@ -8,7 +8,15 @@ use std::sync::atomic::Ordering;
 /// ```text
 /// PING [message]
 /// ```
-fn ping(_ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+fn ping(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    // A RESP2 subscriber gets ["pong", arg] (Redis's pingCommand under CLIENT_PUBSUB).
+    if argv.len() <= 2 && ctx.client.resp == RespVersion::Resp2 && ctx.client.subscribed() {
+        let arg = argv.get(1).cloned().unwrap_or_default();
+        return Ok(Reply::Array(vec![
+            Reply::Bulk(Bytes::from_static(b"pong")),
+            Reply::Bulk(arg),
+        ]));
+    }
     match argv.len() {
         1 => Ok(Reply::simple("PONG")),
         2 => Ok(Reply::Bulk(argv[1].clone())),
@@ -170,6 +178,7 @@ fn auth(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 /// state belongs to its family and is cleared there.)
 fn reset(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     super::multi::discard_transaction(ctx);
+    super::pubsub::unsubscribe_all(ctx);
     let c = &mut *ctx.client;
     if c.monitor {
         c.monitor = false;

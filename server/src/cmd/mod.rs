@@ -13,6 +13,7 @@ pub mod keys;
 pub mod list;
 pub mod memory;
 pub mod multi;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod stream;
@@ -218,6 +219,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         zset::COMMANDS,
         multi::COMMANDS,
         stream::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 
@@ -323,9 +325,43 @@ impl<'a> Ctx<'a> {
         self.state.store.dirty += n;
     }
 
-    /// Keyspace notification hook (notify-keyspace-events). Families call it with Redis's
-    /// event names; delivery comes with pub/sub.
-    pub fn notify(&mut self, _class: u32, _event: &str, _key: &[u8]) {}
+    /// Keyspace notification (Redis's notifyKeyspaceEvent, per notify-keyspace-events).
+    /// Keys lazily expired so far are announced first, as Redis does at deletion time.
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        if self.config.notify_keyspace_events == 0 {
+            return;
+        }
+        self.notify_expired();
+        crate::pubsub::notify_keyspace(
+            &self.shared.pubsub,
+            &self.config,
+            class,
+            event,
+            self.client.db,
+            key,
+            self.now_ms,
+        );
+    }
+
+    /// Announces (and forgets) the keys lazily expired during this command.
+    pub fn notify_expired(&mut self) {
+        for (i, db) in self.state.store.dbs.iter_mut().enumerate() {
+            if db.expired_keys.is_empty() {
+                continue;
+            }
+            for key in db.expired_keys.drain(..) {
+                crate::pubsub::notify_keyspace(
+                    &self.shared.pubsub,
+                    &self.config,
+                    NOTIFY_EXPIRED,
+                    "expired",
+                    i,
+                    &key,
+                    self.now_ms,
+                );
+            }
+        }
+    }
 }
 
 // Keyspace notification classes (Redis's NOTIFY_*).
@@ -404,7 +440,7 @@ pub fn dispatch(ctx: &mut Ctx, argv: &[Bytes]) -> Reply {
         }
     };
     let spec = reg.spec;
-    if let Err(e) = gates(ctx, spec) {
+    if let Err(e) = gates(ctx, spec).and_then(|()| pubsub::context_gate(ctx, reg)) {
         ctx.state.cmdstat(reg.id).rejected_calls += 1;
         if spec.name == "exec" {
             return multi::exec_abort(ctx, &e);
@@ -440,6 +476,7 @@ fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
 /// Calls the handler and records commandstats, slowlog and monitor output.
 pub fn call(ctx: &mut Ctx, reg: &'static Registered, argv: &[Bytes]) -> Reply {
     let res = (reg.spec.handler)(ctx, argv);
+    ctx.notify_expired();
     let end = std::time::Instant::now();
     let usec = end.duration_since(ctx.tick).as_micros() as u64;
     ctx.tick = end;
