@@ -42,6 +42,8 @@ pub struct ClientHandle {
     /// CLIENT_DIRTY_CAS: a watched key was touched (flag `d`). Shared with this client's
     /// [`crate::db::Watcher`]s; written only under the keyspace lock.
     pub watch_dirty: Arc<AtomicBool>,
+    /// Wakes this client while it is blocked (a key became ready, CLIENT UNBLOCK).
+    pub wake: Notify,
 }
 
 impl ClientHandle {
@@ -121,6 +123,8 @@ pub struct ClientState {
     /// EXEC is running this client's queue (Redis's CLIENT_DENY_BLOCKING): blocking
     /// commands must answer as their non-blocking form instead of blocking.
     pub in_exec: bool,
+    /// Set by a blocking command that must wait (see `crate::blocking`).
+    pub blocked: Option<Box<crate::blocking::BlockedOn>>,
 }
 
 /// A transaction being queued (Redis's `multiState` + CLIENT_DIRTY_EXEC).
@@ -149,6 +153,7 @@ impl ClientState {
             kill: Notify::new(),
             no_evict: AtomicBool::new(false),
             watch_dirty: Arc::new(AtomicBool::new(false)),
+            wake: Notify::new(),
         });
         let authenticated = shared.config().requirepass.is_none();
         ClientState {
@@ -167,6 +172,7 @@ impl ClientState {
             multi: None,
             watched: Vec::new(),
             in_exec: false,
+            blocked: None,
         }
     }
 

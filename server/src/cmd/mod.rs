@@ -440,6 +440,11 @@ fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
 /// Calls the handler and records commandstats, slowlog and monitor output.
 pub fn call(ctx: &mut Ctx, reg: &'static Registered, argv: &[Bytes]) -> Reply {
     let res = (reg.spec.handler)(ctx, argv);
+    if ctx.client.blocked.is_some() {
+        // Counted when it runs to completion (crate::blocking).
+        ctx.tick = std::time::Instant::now();
+        return Reply::Null;
+    }
     let end = std::time::Instant::now();
     let usec = end.duration_since(ctx.tick).as_micros() as u64;
     ctx.tick = end;
