@@ -170,7 +170,7 @@ impl Registry {
                 };
                 let ready = match (&entry.value, w.kind) {
                     (Value::List(l), BlockKind::List) => !l.is_empty(),
-                    (Value::ZSet(z), BlockKind::Zset) => z.len() > 0,
+                    (Value::ZSet(z), BlockKind::Zset) => !z.is_empty(),
                     (Value::Stream(s), BlockKind::Stream) => {
                         let after = w
                             .keys
