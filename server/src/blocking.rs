@@ -46,13 +46,31 @@ pub struct BlockedOn {
     pub timeout_reply: Reply,
     /// The command to re-run when woken, when it differs from the original (XREAD `$`).
     pub retry_argv: Option<Vec<Bytes>>,
+    /// XREADGROUP's group: deleting the stream or the group ends the wait with an error.
+    pub group: Option<Bytes>,
 }
 
-/// CLIENT UNBLOCK's mode.
+/// Why a wait ended early: CLIENT UNBLOCK's mode, or XREADGROUP losing its stream/group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unblock {
     Timeout,
     Error,
+    StreamDeleted,
+    GroupDeleted,
+}
+
+impl Unblock {
+    /// The error reply, `None` for TIMEOUT (the command's timeout reply).
+    pub fn error_text(self) -> Option<&'static str> {
+        match self {
+            Unblock::Timeout => None,
+            Unblock::Error => Some("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+            Unblock::StreamDeleted => Some("UNBLOCKED the stream key no longer exists"),
+            Unblock::GroupDeleted => {
+                Some("NOGROUP the consumer group this client was blocked on no longer exists")
+            }
+        }
+    }
 }
 
 struct Waiter {
@@ -60,6 +78,7 @@ struct Waiter {
     kind: BlockKind,
     keys: Vec<Bytes>,
     stream_ids: Vec<StreamId>,
+    group: Option<Bytes>,
     handle: Arc<ClientHandle>,
     woken: bool,
     unblock: Option<Unblock>,
@@ -115,6 +134,7 @@ impl Registry {
                 kind: b.kind,
                 keys: b.keys.clone(),
                 stream_ids: b.stream_ids.clone(),
+                group: b.group.clone(),
                 handle: handle.clone(),
                 woken: false,
                 unblock: None,
@@ -161,11 +181,28 @@ impl Registry {
             let Some(d) = store.dbs.get_mut(*db) else {
                 continue;
             };
-            let Some(entry) = d.peek(key) else {
-                continue;
-            };
+            let entry = d.peek(key);
             for id in queue {
                 let Some(w) = waiters.get_mut(id) else {
+                    continue;
+                };
+                // XREADGROUP: the stream or the group went away (signalDeletedKeyAsReady).
+                if let Some(g) = &w.group {
+                    let gone = match entry.map(|e| &e.value) {
+                        Some(Value::Stream(s)) => {
+                            (!s.groups.contains_key(&g[..])).then_some(Unblock::GroupDeleted)
+                        }
+                        _ => Some(Unblock::StreamDeleted),
+                    };
+                    if let Some(why) = gone {
+                        if w.unblock.is_none() {
+                            w.unblock = Some(why);
+                            w.handle.wake.notify_one();
+                        }
+                        continue;
+                    }
+                }
+                let Some(entry) = entry else {
                     continue;
                 };
                 let ready = match (&entry.value, w.kind) {
@@ -350,4 +387,68 @@ pub fn after_batch(shared: &Shared, st: &mut State, client: &ClientState) {
     shared
         .blocked_clients
         .store(st.blocking.len(), Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_parsing_matches_redis() {
+        assert_eq!(timeout_secs(b"0", 1000), Ok(None));
+        assert_eq!(timeout_secs(b"1.5", 1000), Ok(Some(2500)));
+        assert_eq!(timeout_secs(b".0001", 1000), Ok(Some(1001)));
+        // ceil(-0.1 ms) is 0: forever, as in Redis.
+        assert_eq!(timeout_secs(b"-0.0001", 1000), Ok(None));
+        let neg = Err(CmdError::err("timeout is negative"));
+        assert_eq!(timeout_secs(b"-1", 0), neg);
+        assert_eq!(timeout_secs(b"inf", 0), neg);
+        assert_eq!(timeout_secs(b"1e20", 0), neg);
+        let bad = Err(CmdError::err("timeout is not a float or out of range"));
+        for arg in [&b"abc"[..], b"", b" 1", b"1 ", b"nan", b"\xff"] {
+            assert_eq!(timeout_secs(arg, 0), bad, "{arg:?}");
+        }
+        assert_eq!(deadline(i64::MAX, 5), Ok(Some(i64::MAX)));
+    }
+
+    fn on(keys: &[&str]) -> BlockedOn {
+        BlockedOn {
+            kind: BlockKind::List,
+            keys: keys.iter().map(|k| Bytes::from(k.to_string())).collect(),
+            stream_ids: Vec::new(),
+            deadline_ms: None,
+            timeout_reply: Reply::NullArray,
+            retry_argv: None,
+            group: None,
+        }
+    }
+
+    #[test]
+    fn registry_keeps_fifo_queues_and_unblocks_once() {
+        let shared = Shared::new(crate::config::Config::default());
+        let handles: Vec<Arc<ClientHandle>> = (0..3)
+            .map(|_| {
+                let addr = "127.0.0.1:1".parse().unwrap();
+                ClientState::new(&shared, addr, addr).handle
+            })
+            .collect();
+        let mut r = Registry::default();
+        r.register(&handles[0], 0, &on(&["a", "b"]));
+        r.register(&handles[1], 0, &on(&["a"]));
+        r.register(&handles[2], 0, &on(&["a", "a"]));
+        assert_eq!(r.len(), 3);
+        let q: Vec<u64> = r.keys[&(0, Bytes::from("a"))].iter().copied().collect();
+        let ids: Vec<u64> = handles.iter().map(|h| h.id).collect();
+        assert_eq!(q, ids, "arrival order, a repeated key queued once");
+        // Re-blocking after a wake keeps the place.
+        r.register(&handles[0], 0, &on(&["a", "b"]));
+        assert_eq!(r.keys[&(0, Bytes::from("a"))].front(), Some(&ids[0]));
+        assert!(r.unblock(ids[1], Unblock::Error));
+        assert!(!r.unblock(ids[1], Unblock::Timeout), "already unblocked");
+        assert_eq!(r.remove(ids[1]), Some(Unblock::Error));
+        assert_eq!(r.remove(ids[0]), None);
+        assert!(!r.keys.contains_key(&(0, Bytes::from("b"))));
+        assert!(!r.unblock(ids[0], Unblock::Timeout), "not blocked");
+        assert_eq!(r.len(), 1);
+    }
 }

@@ -346,13 +346,16 @@ async fn run_blocked(
             Wait::Timeout | Wait::Unblocked(_) => {
                 let argv = batch.first().map_or(&[][..], |a| &a[..]);
                 let mode = crate::blocking::finish(shared, client.id, argv);
-                let reply = match (outcome, mode) {
-                    (Wait::Unblocked(Unblock::Error), _) | (_, Some(Unblock::Error)) => {
-                        let text = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+                let why = match outcome {
+                    Wait::Unblocked(m) => Some(m),
+                    _ => mode,
+                };
+                let reply = match why.and_then(Unblock::error_text) {
+                    Some(text) => {
                         shared.state.lock().record_error(text.as_bytes());
                         Reply::Error(Bytes::from_static(text.as_bytes()))
                     }
-                    _ => b.timeout_reply,
+                    None => b.timeout_reply,
                 };
                 encode(&reply, client.resp, wbuf);
                 batch.remove(0);

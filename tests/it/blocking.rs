@@ -371,3 +371,45 @@ fn wake_up_with_io_threads() {
         .collect();
     assert_eq!(got, vec![key_value("q", "b"), key_value("q", "a")]);
 }
+
+#[test]
+fn xreadgroup_ends_when_its_stream_or_group_is_deleted() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let create = |c: &mut redis::Connection| {
+        let _: () = redis::cmd("XGROUP")
+            .arg(&["CREATE", "s", "g", "$", "MKSTREAM"])
+            .query(c)
+            .unwrap();
+    };
+    let args = [
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "BLOCK",
+        "0",
+        "STREAMS",
+        "s",
+        ">",
+    ];
+    create(&mut c);
+    let t = spawn_cmd(&s, &args);
+    wait_blocked(&mut c, 1);
+    let _: i64 = redis::cmd("DEL").arg("s").query(&mut c).unwrap();
+    let e = t.join().unwrap().unwrap_err();
+    assert!(
+        e.to_string().contains("the stream key no longer exists"),
+        "{e}"
+    );
+    create(&mut c);
+    let t = spawn_cmd(&s, &args);
+    wait_blocked(&mut c, 1);
+    let _: i64 = redis::cmd("XGROUP")
+        .arg(&["DESTROY", "s", "g"])
+        .query(&mut c)
+        .unwrap();
+    let e = t.join().unwrap().unwrap_err();
+    assert!(e.to_string().contains("NOGROUP"), "{e}");
+    wait_blocked(&mut c, 0);
+}

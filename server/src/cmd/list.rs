@@ -523,6 +523,7 @@ fn block_on_lists(
             deadline_ms,
             timeout_reply,
             retry_argv: None,
+            group: None,
         },
     )
 }

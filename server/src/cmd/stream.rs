@@ -682,6 +682,7 @@ fn xread_generic(ctx: &mut Ctx, argv: &[Bytes], xreadgroup: bool) -> CmdResult {
             deadline_ms,
             timeout_reply: Reply::NullArray,
             retry_argv,
+            group: group.map(|(g, _)| g),
         },
     )
 }

@@ -1009,6 +1009,7 @@ fn block_on_zsets(ctx: &mut Ctx, keys: &[Bytes], deadline_ms: Option<i64>) -> Cm
             deadline_ms,
             timeout_reply: Reply::NullArray,
             retry_argv: None,
+            group: None,
         },
     )
 }
