@@ -46,6 +46,8 @@ pub struct ClientHandle {
     /// CLIENT_DIRTY_CAS: a watched key was touched (flag `d`). Shared with this client's
     /// [`crate::db::Watcher`]s; written only under the keyspace lock.
     pub watch_dirty: Arc<AtomicBool>,
+    /// Wakes this client while it is blocked (a key became ready, CLIENT UNBLOCK).
+    pub wake: Notify,
 }
 
 impl ClientHandle {
@@ -130,6 +132,8 @@ pub struct ClientState {
     pub in_exec: bool,
     /// Pub/sub subscriptions and the queue of messages to deliver (first SUBSCRIBE on).
     pub pubsub: Option<Box<crate::pubsub::ClientSubs>>,
+    /// Set by a blocking command that must wait (see `crate::blocking`).
+    pub blocked: Option<Box<crate::blocking::BlockedOn>>,
 }
 
 /// A transaction being queued (Redis's `multiState` + CLIENT_DIRTY_EXEC).
@@ -158,6 +162,7 @@ impl ClientState {
             kill: Notify::new(),
             no_evict: AtomicBool::new(false),
             watch_dirty: Arc::new(AtomicBool::new(false)),
+            wake: Notify::new(),
         });
         let authenticated = shared.config().requirepass.is_none();
         ClientState {
@@ -177,6 +182,7 @@ impl ClientState {
             watched: Vec::new(),
             in_exec: false,
             pubsub: None,
+            blocked: None,
         }
     }
 

@@ -32,6 +32,7 @@ pub async fn serve(shared: Arc<Shared>, mut stream: TcpStream, state: ClientStat
     if let Some(ps) = client.pubsub.take() {
         shared.pubsub.remove_client(&ps);
     }
+    crate::blocking::forget(shared.as_ref(), id);
     shared.unregister_client(id);
 }
 
@@ -129,7 +130,13 @@ async fn serve_inner(
         }
         if !batch.is_empty() {
             *handle.last_interaction.lock() = Instant::now();
-            run_batch(shared, client, &mut batch, &mut wbuf, config, rbuf.len()).await;
+            let blocked =
+                run_batch(shared, client, &mut batch, &mut wbuf, config, rbuf.len()).await;
+            if blocked.is_some()
+                && !run_blocked(shared, stream, client, &mut batch, &mut wbuf, &mut rbuf).await?
+            {
+                return Ok(());
+            }
         }
         if let Some(e) = proto_err {
             let r = Reply::Error(Bytes::from(format!("ERR {e}")));
@@ -294,6 +301,8 @@ async fn wait_pause(shared: &Shared, client: &ClientState, batch: &[Vec<Bytes>])
     }
 }
 
+/// Runs the batch; returns the index of a command that blocked (see `crate::blocking`):
+/// the batch then keeps that command (first) and those after it.
 async fn run_batch(
     shared: &Shared,
     client: &mut ClientState,
@@ -301,13 +310,14 @@ async fn run_batch(
     wbuf: &mut BytesMut,
     mut config: Arc<Config>,
     qbuf: usize,
-) {
+) -> Option<usize> {
     if shared.pause.lock().until_ms > 0 {
         wait_pause(shared, client, batch).await;
         config = shared.config();
     }
     let now = crate::util::now_ms();
     let mut last = 0;
+    let mut blocked_at = None;
     {
         let mut state = shared.state.lock();
         state.begin(now, &config);
@@ -321,6 +331,15 @@ async fn run_batch(
         };
         for (i, argv) in batch.iter().enumerate() {
             let reply = cmd::dispatch(&mut ctx, argv);
+            if let Some(b) = &ctx.client.blocked {
+                // The reply waits: the client is parked and the rest of the batch follows.
+                ctx.state
+                    .blocking
+                    .register(&ctx.client.handle, ctx.client.db, b);
+                last = i;
+                blocked_at = Some(i);
+                break;
+            }
             // Messages this command published to its own client precede its reply.
             let n = drain_pubsub(ctx.client, wbuf, true);
             if let Some(ps) = ctx.client.pubsub.as_ref() {
@@ -345,6 +364,9 @@ async fn run_batch(
                 break;
             }
         }
+        if !ctx.state.blocking.is_empty() {
+            crate::blocking::after_batch(ctx.shared, ctx.state, ctx.client);
+        }
     }
     if let Some(argv) = batch.get(last) {
         let name = cmd::resolve(argv).map_or("NULL", |r| r.full_name.as_str());
@@ -352,7 +374,79 @@ async fn run_batch(
         info.last_cmd = name;
         info.qbuf = qbuf;
     }
-    batch.clear();
+    match blocked_at {
+        Some(i) => {
+            batch.drain(..i);
+            if let Some(argv) = client.blocked.as_mut().and_then(|b| b.retry_argv.take()) {
+                batch[0] = argv;
+            }
+        }
+        None => batch.clear(),
+    }
+    blocked_at
+}
+
+/// Serves a batch whose first command blocked: waits until the command is woken (and
+/// re-runs it), times out or is unblocked, then runs the rest of the batch, as Redis
+/// holds a blocked client's later commands. False when the client went away.
+async fn run_blocked(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    client: &mut ClientState,
+    batch: &mut Vec<Vec<Bytes>>,
+    wbuf: &mut BytesMut,
+    rbuf: &mut BytesMut,
+) -> std::io::Result<bool> {
+    use crate::blocking::{Unblock, Wait};
+    client.handle.info.lock().flags.push('b');
+    let mut deadline = client.blocked.as_ref().and_then(|b| b.deadline_ms);
+    let gone = loop {
+        let Some(b) = client.blocked.take() else {
+            break false;
+        };
+        if !wbuf.is_empty() {
+            stream.write_all(wbuf).await?;
+            wbuf.clear();
+        }
+        let outcome = crate::blocking::wait(shared, stream, rbuf, client, deadline).await;
+        let blocked = match outcome {
+            Wait::Gone => break true,
+            Wait::Woken => {
+                run_batch(shared, client, batch, wbuf, shared.config(), rbuf.len()).await
+            }
+            Wait::Timeout | Wait::Unblocked(_) => {
+                let argv = batch.first().map_or(&[][..], |a| &a[..]);
+                let mode = crate::blocking::finish(shared, client.id, argv);
+                let why = match outcome {
+                    Wait::Unblocked(m) => Some(m),
+                    _ => mode,
+                };
+                let reply = match why.and_then(Unblock::error_text) {
+                    Some(text) => {
+                        shared.state.lock().record_error(text.as_bytes());
+                        Reply::Error(Bytes::from_static(text.as_bytes()))
+                    }
+                    None => b.timeout_reply,
+                };
+                encode(&reply, client.resp, wbuf);
+                batch.remove(0);
+                if batch.is_empty() {
+                    None
+                } else {
+                    run_batch(shared, client, batch, wbuf, shared.config(), rbuf.len())
+                        .await
+                        .map(|i| i + 1)
+                }
+            }
+        };
+        // A later command of the batch blocking starts its own timeout.
+        if blocked.is_some_and(|i| i > 0) {
+            deadline = client.blocked.as_ref().and_then(|b| b.deadline_ms);
+        }
+    };
+    let mut info = client.handle.info.lock();
+    info.flags.retain(|c| c != 'b');
+    Ok(!gone)
 }
 
 /// The text of an error reply (after `-`), for INFO errorstats.

@@ -10,6 +10,7 @@
 //! address, so Rust tests can use a real server without spawning a process.
 
 pub mod alloc;
+pub mod blocking;
 pub mod client;
 pub mod cmd;
 pub mod config;

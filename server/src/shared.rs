@@ -47,6 +47,8 @@ pub struct State {
     pub total_error_replies: u64,
     /// INFO latencystats: one histogram per command-table id, allocated on first use.
     pub latency_hist: Vec<Option<Box<LatencyHistogram>>>,
+    /// Clients waiting in a blocking command.
+    pub blocking: crate::blocking::Registry,
 }
 
 /// Samples of one LATENCY event (Redis keeps the last 160, one per second).
@@ -177,6 +179,7 @@ impl State {
             errorstats: BTreeMap::new(),
             total_error_replies: 0,
             latency_hist: Vec::new(),
+            blocking: Default::default(),
         }
     }
 

@@ -16,9 +16,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// redis-py suites (files in tests/py/) that must pass against Rill: all but
-/// `test_blocking.py` (the blocking-commands issue) and `test_persistence.py` (the
-/// persistence issue), which `RILL_PY=all` still reports on.
+/// `test_persistence.py` (the persistence issue), which `RILL_PY=all` still reports on.
 const ENABLED_PY: &[&str] = &[
+    "test_blocking.py",
     "test_config.py",
     "test_connection.py",
     "test_hashes.py",

@@ -39,11 +39,11 @@ use std::time::{Duration, Instant};
 
 /// Scripts (file stems in tests/compat/) that must pass against Rill: every script except
 /// the ones waiting for a later issue, which `RILL_COMPAT=all` still reports on:
-/// `blocking` (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP: the
-/// blocking-commands issue), `persistence` (SAVE, BGSAVE, LASTSAVE: the persistence issue)
+/// `persistence` (SAVE, BGSAVE, LASTSAVE: the persistence issue)
 /// and `later` (HyperLogLog and SORT seen through COMMAND: the scripting/data-types issue).
 const ENABLED: &[&str] = &[
     "basics",
+    "blocking",
     "command",
     "config",
     "errors",

@@ -4,6 +4,7 @@
 mod common;
 
 mod basics;
+mod blocking;
 mod clients;
 mod command;
 mod compat;

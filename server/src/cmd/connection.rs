@@ -510,9 +510,9 @@ fn client_reply(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 /// ```text
 /// CLIENT UNBLOCK client-id [TIMEOUT | ERROR]
 /// ```
-/// Blocking commands unblock through their own wakeups; no client is ever blocked in a
-/// way CLIENT UNBLOCK can interrupt yet, so this validates and replies 0.
-fn client_unblock(_ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+/// Ends a client's wait in a blocking command (crate::blocking): TIMEOUT (the default)
+/// answers as its timeout would, ERROR with `-UNBLOCKED`. 1 if the client was blocked.
+fn client_unblock(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if argv.len() > 4 {
         return Err(subcommand_syntax_error(argv));
     }
@@ -521,8 +521,14 @@ fn client_unblock(_ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
         ));
     }
-    int_arg(&argv[2])?;
-    Ok(Reply::Int(0))
+    let id = int_arg(&argv[2])?;
+    let mode = if argv.len() == 4 && eq_ic(&argv[3], "error") {
+        crate::blocking::Unblock::Error
+    } else {
+        crate::blocking::Unblock::Timeout
+    };
+    let done = u64::try_from(id).is_ok_and(|id| ctx.state.blocking.unblock(id, mode));
+    Ok(Reply::Int(done as i64))
 }
 
 /// ```text

@@ -505,7 +505,156 @@ fn lmpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::NullArray)
 }
 
+// ---------------------------------------------------------------------------------------
+// Blocking variants (crate::blocking): serve at once when a key holds data, else wait.
+
+fn block_on_lists(
+    ctx: &mut Ctx,
+    keys: &[Bytes],
+    deadline_ms: Option<i64>,
+    timeout_reply: Reply,
+) -> CmdResult {
+    crate::blocking::block(
+        ctx,
+        crate::blocking::BlockedOn {
+            kind: crate::blocking::BlockKind::List,
+            keys: keys.to_vec(),
+            stream_ids: Vec::new(),
+            deadline_ms,
+            timeout_reply,
+            retry_argv: None,
+            group: None,
+        },
+    )
+}
+
+/// BLPOP / BRPOP (Redis's blockingPopGenericCommand).
+fn bpop_generic(ctx: &mut Ctx, argv: &[Bytes], left: bool) -> CmdResult {
+    let last = argv.len() - 1;
+    let deadline = crate::blocking::timeout_secs(&argv[last], ctx.now_ms)?;
+    let keys = &argv[1..last];
+    for key in keys {
+        if list_write(ctx.db(), key)?.is_none() {
+            continue;
+        }
+        let v = pop_n(ctx, key, left, 1);
+        if let Some(v) = v.first() {
+            return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), bulk(v)]));
+        }
+    }
+    block_on_lists(ctx, keys, deadline, Reply::NullArray)
+}
+
+/// ```text
+/// BLPOP key [key ...] timeout
+/// ```
+fn blpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    bpop_generic(ctx, argv, true)
+}
+
+/// ```text
+/// BRPOP key [key ...] timeout
+/// ```
+fn brpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    bpop_generic(ctx, argv, false)
+}
+
+/// Redis's blmoveGenericCommand.
+fn blmove_generic(
+    ctx: &mut Ctx,
+    argv: &[Bytes],
+    from_left: bool,
+    to_left: bool,
+    timeout: &[u8],
+) -> CmdResult {
+    let deadline = crate::blocking::timeout_secs(timeout, ctx.now_ms)?;
+    if list_write(ctx.db(), &argv[1])?.is_some() {
+        return lmove_generic(ctx, &argv[1], &argv[2], from_left, to_left);
+    }
+    // The non-blocking form (inside EXEC) answers a null bulk, a timeout a null array.
+    if ctx.client.in_exec {
+        return Ok(Reply::Null);
+    }
+    block_on_lists(ctx, &argv[1..2], deadline, Reply::NullArray)
+}
+
+/// ```text
+/// BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout
+/// ```
+fn blmove(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    let from = parse_where(&argv[3])?;
+    let to = parse_where(&argv[4])?;
+    blmove_generic(ctx, argv, from, to, &argv[5])
+}
+
+/// ```text
+/// BRPOPLPUSH source destination timeout
+/// ```
+fn brpoplpush(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    blmove_generic(ctx, argv, false, true, &argv[3])
+}
+
+/// ```text
+/// BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
+/// ```
+fn blmpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    let deadline = crate::blocking::timeout_secs(&argv[1], ctx.now_ms)?;
+    // LMPOP's parsing and serving, with argv shifted by one (argv[0] is unused there).
+    let r = lmpop(ctx, &argv[1..])?;
+    if !matches!(r, Reply::NullArray) {
+        return Ok(r);
+    }
+    let numkeys = rill_protocol::fmt::parse_i64(&argv[2]).unwrap_or(0).max(0) as usize;
+    let end = 3usize.saturating_add(numkeys).min(argv.len());
+    block_on_lists(ctx, &argv[3..end], deadline, Reply::NullArray)
+}
+
 pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("blpop", -3, WRITE | NOSCRIPT | BLOCKING, blpop)
+        .keys(1, -2, 1)
+        .group("list")
+        .doc(
+            "2.0.0",
+            "Remove and get the first element in a list, or block until one is available",
+            "O(N) where N is the number of provided keys.",
+        )
+        .syntax("key [key ...] timeout"),
+    CommandSpec::new("brpop", -3, WRITE | NOSCRIPT | BLOCKING, brpop)
+        .keys(1, -2, 1)
+        .group("list")
+        .doc(
+            "2.0.0",
+            "Remove and get the last element in a list, or block until one is available",
+            "O(N) where N is the number of provided keys.",
+        )
+        .syntax("key [key ...] timeout"),
+    CommandSpec::new("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, blmove)
+        .keys(1, 2, 1)
+        .group("list")
+        .doc(
+            "6.2.0",
+            "Pop an element from a list, push it to another list and return it; or block until one is available",
+            "O(1)",
+        )
+        .syntax("source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout"),
+    CommandSpec::new("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, brpoplpush)
+        .keys(1, 2, 1)
+        .group("list")
+        .doc(
+            "2.2.0",
+            "Pop an element from a list, push it to another list and return it; or block until one is available",
+            "O(1)",
+        )
+        .syntax("source destination timeout"),
+    CommandSpec::new("blmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, blmpop)
+        .keys(0, 0, 0)
+        .group("list")
+        .doc(
+            "7.0.0",
+            "Pop elements from a list, or block until one is available",
+            "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
+        )
+        .syntax("timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]"),
     CommandSpec::new("lpush", -3, WRITE | DENYOOM | FAST, lpush)
         .keys(1, 1, 1)
         .group("list")

@@ -477,6 +477,11 @@ fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
 pub fn call(ctx: &mut Ctx, reg: &'static Registered, argv: &[Bytes]) -> Reply {
     let res = (reg.spec.handler)(ctx, argv);
     ctx.notify_expired();
+    if ctx.client.blocked.is_some() {
+        // Counted when it runs to completion (crate::blocking).
+        ctx.tick = std::time::Instant::now();
+        return Reply::Null;
+    }
     let end = std::time::Instant::now();
     let usec = end.duration_since(ctx.tick).as_micros() as u64;
     ctx.tick = end;

@@ -647,10 +647,44 @@ fn xread_generic(ctx: &mut Ctx, argv: &[Bytes], xreadgroup: bool) -> CmdResult {
             RespVersion::Resp3 => Reply::Map(out),
         });
     }
-    // TODO(issue 3, part 4: blocking commands): with BLOCK, wait for data instead of
-    // answering at once. Until then BLOCK replies as an expired timeout does.
-    let _ = timeout;
-    Ok(Reply::NullArray)
+    if timeout < 0 {
+        return Ok(Reply::NullArray);
+    }
+    // BLOCK: wait for an entry above each key's ID (crate::blocking). A group waits for
+    // entries past its last delivered ID; `$` is re-sent as the ID it stood for.
+    let deadline_ms = crate::blocking::deadline(timeout, ctx.now_ms)?;
+    let keys: Vec<Bytes> = argv[streams_arg..streams_arg + streams_count].to_vec();
+    let mut stream_ids = ids.clone();
+    if let Some((g, _)) = &group {
+        for (k, key) in keys.iter().enumerate() {
+            if let Ok(Some(s)) = stream_read(ctx.db(), key) {
+                stream_ids[k] = s.groups.get(&g[..]).map_or(StreamId::MIN, |g| g.last_id);
+            }
+        }
+    }
+    let mut retry_argv = None;
+    if !xreadgroup {
+        let mut a = argv.to_vec();
+        for (k, id) in ids.iter().enumerate() {
+            let slot = streams_arg + streams_count + k;
+            if &a[slot][..] == b"$" {
+                a[slot] = Bytes::from(id.to_string());
+            }
+        }
+        retry_argv = Some(a);
+    }
+    crate::blocking::block(
+        ctx,
+        crate::blocking::BlockedOn {
+            kind: crate::blocking::BlockKind::Stream,
+            keys,
+            stream_ids,
+            deadline_ms,
+            timeout_reply: Reply::NullArray,
+            retry_argv,
+            group: group.map(|(g, _)| g),
+        },
+    )
 }
 
 /// The group part of streamReplyWithRange / streamReplyWithRangeFromConsumerPEL.

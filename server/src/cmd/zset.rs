@@ -996,6 +996,76 @@ fn zmpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 // ---------------------------------------------------------------------------------------
+// BZPOPMIN / BZPOPMAX / BZMPOP (crate::blocking): serve at once when a key holds data,
+// else wait.
+
+fn block_on_zsets(ctx: &mut Ctx, keys: &[Bytes], deadline_ms: Option<i64>) -> CmdResult {
+    crate::blocking::block(
+        ctx,
+        crate::blocking::BlockedOn {
+            kind: crate::blocking::BlockKind::Zset,
+            keys: keys.to_vec(),
+            stream_ids: Vec::new(),
+            deadline_ms,
+            timeout_reply: Reply::NullArray,
+            retry_argv: None,
+            group: None,
+        },
+    )
+}
+
+/// Redis's blockingGenericZpopCommand: the reply is `key member score`, flat.
+fn bzpop_minmax(ctx: &mut Ctx, argv: &[Bytes], max: bool) -> CmdResult {
+    let last = argv.len() - 1;
+    let deadline = crate::blocking::timeout_secs(&argv[last], ctx.now_ms)?;
+    let keys = &argv[1..last];
+    for key in keys {
+        if zwrite(ctx.db(), key)?.is_none() {
+            continue;
+        }
+        let r = zpop_generic(ctx, std::slice::from_ref(key), max, false, -1, false, false)?;
+        if let Reply::Array(items) = r {
+            if !items.is_empty() {
+                let mut out = Vec::with_capacity(items.len() + 1);
+                out.push(Reply::Bulk(key.clone()));
+                out.extend(items);
+                return Ok(Reply::Array(out));
+            }
+        }
+    }
+    block_on_zsets(ctx, keys, deadline)
+}
+
+/// ```text
+/// BZPOPMIN key [key ...] timeout
+/// ```
+fn bzpopmin(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    bzpop_minmax(ctx, argv, false)
+}
+
+/// ```text
+/// BZPOPMAX key [key ...] timeout
+/// ```
+fn bzpopmax(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    bzpop_minmax(ctx, argv, true)
+}
+
+/// ```text
+/// BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]
+/// ```
+fn bzmpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    let deadline = crate::blocking::timeout_secs(&argv[1], ctx.now_ms)?;
+    // ZMPOP's parsing and serving, with argv shifted by one (argv[0] is unused there).
+    let r = zmpop(ctx, &argv[1..])?;
+    if !matches!(r, Reply::NullArray) {
+        return Ok(r);
+    }
+    let numkeys = rill_protocol::fmt::parse_i64(&argv[2]).unwrap_or(0).max(0) as usize;
+    let end = 3usize.saturating_add(numkeys).min(argv.len());
+    block_on_zsets(ctx, &argv[3..end], deadline)
+}
+
+// ---------------------------------------------------------------------------------------
 // ZRANDMEMBER
 
 /// Most elements a negative ZRANDMEMBER count may ask for: the reply is built in memory,
@@ -1547,6 +1617,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         .group(G)
         .doc("5.0.0", "Remove and return members with the highest scores in a sorted set", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.")
         .syntax("key [count]"),
+    CommandSpec::new("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, bzpopmin)
+        .keys(1, -2, 1)
+        .group(G)
+        .doc("5.0.0", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", "O(log(N)) with N being the number of elements in the sorted set.")
+        .syntax("key [key ...] timeout"),
+    CommandSpec::new("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, bzpopmax)
+        .keys(1, -2, 1)
+        .group(G)
+        .doc("5.0.0", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", "O(log(N)) with N being the number of elements in the sorted set.")
+        .syntax("key [key ...] timeout"),
+    CommandSpec::new("bzmpop", -5, WRITE | BLOCKING | MOVABLEKEYS, bzmpop)
+        .group(G)
+        .doc("7.0.0", "Remove and return members with scores in a sorted set or block until one is available", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.")
+        .syntax("timeout numkeys key [key ...] <MIN | MAX> [COUNT count]"),
     CommandSpec::new("zrandmember", -2, READONLY, zrandmember)
         .keys(1, 1, 1)
         .group(G)
