@@ -14,6 +14,7 @@
 #   PIPELINES pipeline depths (-P)                                default "1 16"
 #   KEYSPACE  random key space (-r)                               default 1000000
 #   TESTS     commands to run                    default "SET GET INCR LPUSH RPOP SADD HSET ZADD MSET"
+#             (also: XADD, as "XADD mystream MAXLEN ~ 1000000 * field __rand_int__")
 #   RILL_BIN  prebuilt rill-server (skips cargo build --release)
 #   OUT       file to write the Markdown table to
 #
@@ -94,6 +95,7 @@ echo "== rill on port $rill_port, redis-server $(redis-server --version | sed 's
 bench_args() {
   case $1 in
     ZADD) echo "ZADD myzset __rand_int__ element:__rand_int__" ;;
+    XADD) echo "XADD mystream MAXLEN ~ 1000000 * field __rand_int__" ;;
     *) echo "-t ${1,,}" ;;
   esac
 }
@@ -107,6 +109,7 @@ probe() { # port test
     SADD) redis-cli -p "$1" SADD __probe_s a ;;
     HSET) redis-cli -p "$1" HSET __probe_h f v ;;
     ZADD) redis-cli -p "$1" ZADD __probe_z 1 a ;;
+    XADD) redis-cli -p "$1" XADD __probe_x '*' f v ;;
     MSET) redis-cli -p "$1" MSET __probe_a 1 __probe_b 2 ;;
     *) echo "ERR no probe for $2" ;;
   esac
@@ -128,6 +131,9 @@ results="$work/results"
 : >"$results"
 run_one() { # server port test pipeline round
   local server=$1 port=$2 t=$3 p=$4 round=$5 row
+  # No globbing: XADD's "*" id must reach redis-benchmark as is.
+  local -
+  set -f
   # shellcheck disable=SC2046 # word splitting of the argument list is intended
   row=$(redis-benchmark -p "$port" -n "$N" -c "$CLIENTS" -P "$p" -r "$KEYSPACE" --csv \
     $(bench_args "$t") 2>"$work/bench.err" | sed -n '2p' | tr -d '"')
