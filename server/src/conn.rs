@@ -222,7 +222,7 @@ fn drain_pubsub(client: &mut ClientState, out: &mut BytesMut, all: bool) -> usiz
     while all || out.len() < 1 << 20 {
         let Ok(m) = ps.rx.try_recv() else { break };
         n += m.size();
-        encode(&m.into_reply(), resp, out);
+        m.write_to(resp, out);
     }
     n
 }
@@ -239,7 +239,7 @@ async fn write_pubsub(
 ) -> std::io::Result<()> {
     let mut out = BytesMut::new();
     let mut size = first.size();
-    encode(&first.into_reply(), client.resp, &mut out);
+    first.write_to(client.resp, &mut out);
     size += drain_pubsub(client, &mut out, false);
     tokio::select! {
         r = stream.write_all(&out) => r?,

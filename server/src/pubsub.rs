@@ -12,20 +12,19 @@ use crate::config::Config;
 use crate::config_params::{NOTIFY_KEYEVENT, NOTIFY_KEYSPACE};
 use crate::db::glob::glob_match;
 use ahash::AHashMap as HashMap;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use indexmap::{IndexMap, IndexSet};
 use parking_lot::Mutex;
-use rill_protocol::Reply;
+use rill_protocol::{encode, Reply, RespVersion};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// A message on its way to one subscriber.
-#[derive(Debug)]
-pub enum Msg {
-    Message(Bytes, Bytes),
-    PMessage(Bytes, Bytes, Bytes),
-    SMessage(Bytes, Bytes),
+#[derive(Clone, Debug)]
+pub struct Msg {
+    /// The RESP2 array frame; RESP3 differs only in its first byte (`>` push).
+    frame: Bytes,
 }
 
 /// Fixed per-message cost counted against the output buffer limit (Redis counts its
@@ -33,26 +32,32 @@ pub enum Msg {
 const MSG_OVERHEAD: usize = 64;
 
 impl Msg {
-    pub fn size(&self) -> usize {
-        MSG_OVERHEAD
-            + match self {
-                Msg::Message(c, p) | Msg::SMessage(c, p) => c.len() + p.len(),
-                Msg::PMessage(pat, c, p) => pat.len() + c.len() + p.len(),
-            }
+    /// Encodes a message once per PUBLISH; every subscriber shares the bytes.
+    pub fn new(parts: &[&[u8]]) -> Msg {
+        let mut out =
+            BytesMut::with_capacity(16 + parts.iter().map(|p| p.len() + 16).sum::<usize>());
+        let items = parts
+            .iter()
+            .map(|p| Reply::Bulk(Bytes::copy_from_slice(p)))
+            .collect();
+        encode(&Reply::Array(items), RespVersion::Resp2, &mut out);
+        Msg {
+            frame: out.freeze(),
+        }
     }
 
-    pub fn into_reply(self) -> Reply {
-        let s = |t: &'static str| Reply::Bulk(Bytes::from_static(t.as_bytes()));
-        Reply::Push(match self {
-            Msg::Message(c, p) => vec![s("message"), Reply::Bulk(c), Reply::Bulk(p)],
-            Msg::PMessage(pat, c, p) => vec![
-                s("pmessage"),
-                Reply::Bulk(pat),
-                Reply::Bulk(c),
-                Reply::Bulk(p),
-            ],
-            Msg::SMessage(c, p) => vec![s("smessage"), Reply::Bulk(c), Reply::Bulk(p)],
-        })
+    pub fn size(&self) -> usize {
+        MSG_OVERHEAD + self.frame.len()
+    }
+
+    /// Appends the message as the client's protocol frames it.
+    pub fn write_to(&self, resp: RespVersion, out: &mut BytesMut) {
+        if resp == RespVersion::Resp3 {
+            out.extend_from_slice(b">");
+            out.extend_from_slice(&self.frame[1..]);
+        } else {
+            out.extend_from_slice(&self.frame);
+        }
     }
 }
 
@@ -309,31 +314,26 @@ impl PubSub {
         let mut n = 0;
         if shard {
             if let Some(subs) = r.shard.get(&channel[..]) {
+                let msg = Msg::new(&[b"smessage", channel, payload]);
                 for s in subs.values() {
-                    s.deliver(
-                        Msg::SMessage(channel.clone(), payload.clone()),
-                        &lim,
-                        now_ms,
-                    );
+                    s.deliver(msg.clone(), &lim, now_ms);
                     n += 1;
                 }
             }
             return n;
         }
         if let Some(subs) = r.channels.get(&channel[..]) {
+            let msg = Msg::new(&[b"message", channel, payload]);
             for s in subs.values() {
-                s.deliver(Msg::Message(channel.clone(), payload.clone()), &lim, now_ms);
+                s.deliver(msg.clone(), &lim, now_ms);
                 n += 1;
             }
         }
         for (pat, subs) in r.patterns.iter() {
             if glob_match(pat, channel, false) {
+                let msg = Msg::new(&[b"pmessage", pat, channel, payload]);
                 for s in subs.values() {
-                    s.deliver(
-                        Msg::PMessage(pat.clone(), channel.clone(), payload.clone()),
-                        &lim,
-                        now_ms,
-                    );
+                    s.deliver(msg.clone(), &lim, now_ms);
                     n += 1;
                 }
             }

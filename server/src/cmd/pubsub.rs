@@ -470,12 +470,17 @@ mod tests {
         let rx = &mut t.client.pubsub.as_mut().unwrap().rx;
         let mut got = vec![];
         while let Ok(m) = rx.try_recv() {
-            got.push(format!("{m:?}"));
+            let mut out = bytes::BytesMut::new();
+            m.write_to(rill_protocol::RespVersion::Resp2, &mut out);
+            got.push(String::from_utf8_lossy(&out).into_owned());
         }
         assert_eq!(got.len(), 5, "{got:?}");
-        assert!(got[0].starts_with("Message(b\"news\""), "{got:?}");
-        assert!(got[1].starts_with("PMessage(b\"n*\""), "{got:?}");
-        assert!(got[4].starts_with("SMessage(b\"s1\""), "{got:?}");
+        assert_eq!(got[0], "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
+        assert!(
+            got[1].starts_with("*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n"),
+            "{got:?}"
+        );
+        assert_eq!(got[4], "*3\r\n$8\r\nsmessage\r\n$2\r\ns1\r\n$2\r\nhi\r\n");
         t.run(&["RESET"]);
         t.run(&["HELLO", "3"]);
         t.run(&["SUBSCRIBE", "news", "x"]);
