@@ -19,7 +19,8 @@
 //! | `!`  | not at all: the command runs on both (setup) | |
 //!
 //! `HELLO 3` switches the connection to RESP3 (the reader parses both protocols); after
-//! `QUIT` the harness reconnects (RESP2 again).
+//! `QUIT` the harness reconnects (RESP2 again). A line `READ` sends nothing and reads the
+//! next reply on both connections (pushed messages, further SUBSCRIBE replies).
 //!
 //! # Enabling scripts
 //!
@@ -51,6 +52,7 @@ const ENABLED: &[&str] = &[
     "keys",
     "lists",
     "multi",
+    "pubsub",
     "resp3",
     "resp3_basics",
     "server",
@@ -397,15 +399,21 @@ impl Conn {
         let Some((w, r)) = self.stream.as_mut() else {
             return V::Closed("could not connect".into());
         };
-        let mut req = format!("*{}\r\n", argv.len()).into_bytes();
-        for a in argv {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a);
-            req.extend_from_slice(b"\r\n");
-        }
-        let reply = match w.write_all(&req) {
-            Err(e) => Err(e.to_string()),
-            Ok(()) => read_reply(r),
+        // `READ` (not a Redis command) sends nothing and reads the next reply: pushed
+        // messages, and the further replies of a several-channel SUBSCRIBE.
+        let reply = if argv.len() == 1 && argv[0] == b"READ" {
+            read_reply(r)
+        } else {
+            let mut req = format!("*{}\r\n", argv.len()).into_bytes();
+            for a in argv {
+                req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                req.extend_from_slice(a);
+                req.extend_from_slice(b"\r\n");
+            }
+            match w.write_all(&req) {
+                Err(e) => Err(e.to_string()),
+                Ok(()) => read_reply(r),
+            }
         };
         match reply {
             Ok(v) => v,
