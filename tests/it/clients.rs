@@ -27,6 +27,7 @@ const ENABLED_PY: &[&str] = &[
     "test_pubsub.py",
     "test_server.py",
     "test_sets.py",
+    "test_streams.py",
     "test_strings.py",
     "test_transactions.py",
     "test_zsets.py",
