@@ -82,6 +82,8 @@ struct Waiter {
     handle: Arc<ClientHandle>,
     woken: bool,
     unblock: Option<Unblock>,
+    /// Blocked with a timeout (Redis keeps these in its timeout table).
+    timed: bool,
 }
 
 /// The blocked clients, by client id and by (db, key) in arrival order.
@@ -101,6 +103,11 @@ impl Registry {
         self.waiters.len()
     }
 
+    /// Blocked clients with a timeout (INFO `clients_in_timeout_table`).
+    pub fn timed_len(&self) -> usize {
+        self.waiters.values().filter(|w| w.timed).count()
+    }
+
     pub fn contains(&self, id: u64) -> bool {
         self.waiters.contains_key(&id)
     }
@@ -112,6 +119,7 @@ impl Registry {
         if let Some(w) = self.waiters.get_mut(&id) {
             if w.db == db && w.keys == b.keys {
                 w.woken = false;
+                w.timed = b.deadline_ms.is_some();
                 w.kind = b.kind;
                 w.stream_ids = b.stream_ids.clone();
                 return;
@@ -138,6 +146,7 @@ impl Registry {
                 handle: handle.clone(),
                 woken: false,
                 unblock: None,
+                timed: b.deadline_ms.is_some(),
             },
         );
     }

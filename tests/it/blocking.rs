@@ -413,3 +413,23 @@ fn xreadgroup_ends_when_its_stream_or_group_is_deleted() {
     assert!(e.to_string().contains("NOGROUP"), "{e}");
     wait_blocked(&mut c, 0);
 }
+
+/// INFO clients_in_timeout_table counts blocked clients with a timeout, not those
+/// blocked forever (Redis 7.0's timeout table).
+#[test]
+fn timeout_table_counts_only_timed_waiters() {
+    let s = TestServer::start();
+    let mut c = s.conn();
+    let forever = spawn_cmd(&s, &["BLPOP", "a", "0"]);
+    let timed = spawn_cmd(&s, &["BLPOP", "b", "30"]);
+    wait_blocked(&mut c, 2);
+    let info: String = redis::cmd("INFO").arg("clients").query(&mut c).unwrap();
+    assert!(info.contains("clients_in_timeout_table:1\r\n"), "{info}");
+    let _: i64 = redis::cmd("RPUSH").arg("a").arg("x").query(&mut c).unwrap();
+    let _: i64 = redis::cmd("RPUSH").arg("b").arg("y").query(&mut c).unwrap();
+    assert_eq!(forever.join().unwrap().unwrap(), key_value("a", "x"));
+    assert_eq!(timed.join().unwrap().unwrap(), key_value("b", "y"));
+    wait_blocked(&mut c, 0);
+    let info: String = redis::cmd("INFO").arg("clients").query(&mut c).unwrap();
+    assert!(info.contains("clients_in_timeout_table:0\r\n"), "{info}");
+}

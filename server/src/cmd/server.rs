@@ -773,7 +773,11 @@ fn info_section(ctx: &mut Ctx, name: &str, o: &mut String) {
                 shared.blocked_clients.load(Ordering::Relaxed)
             );
             field!(o, "tracking_clients:0");
-            field!(o, "clients_in_timeout_table:0");
+            field!(
+                o,
+                "clients_in_timeout_table:{}",
+                ctx.state.blocking.timed_len()
+            );
         }
         "memory" => {
             let used = crate::alloc::used_memory() as u64;
