@@ -2,7 +2,7 @@
 //! pipelined batches; reports messages delivered per second (N * S / elapsed).
 //!
 //! `cargo bench --bench pubsub_fanout -- <host:port> [subscribers] [messages]`; run by
-//! benches/pubsub_fanout.sh against Rill and redis-server alternately.
+//! benches/alternate.sh against Rill and redis-server alternately.
 
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

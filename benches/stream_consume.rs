@@ -3,7 +3,7 @@
 //! with XACK; reports entries consumed (read + acked) per second.
 //!
 //! `cargo bench --bench stream_consume -- <host:port> [entries]`; run by
-//! benches/stream_consume.sh against Rill and redis-server alternately.
+//! benches/alternate.sh against Rill and redis-server alternately.
 
 use rill_client::Client;
 use std::time::Instant;
