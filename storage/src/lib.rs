@@ -4,7 +4,9 @@
 //! - `aof.rs`: Redis 7 multi-part AOF.
 //! - `log/`: segmented topic log.
 //!
-//! Today it only defines the storage error type the server will report.
+
+pub mod aof;
+pub mod rdb;
 
 use thiserror::Error;
 
