@@ -347,6 +347,7 @@ pub fn perform_evictions(ctx: &mut Ctx) -> Result<(), CmdError> {
         mem_freed += before.saturating_sub(after);
         keys_freed += 1;
         ctx.state.stat_evicted_keys += 1;
+        ctx.state.prop.command(dbid, &[b"DEL".as_slice(), &key]);
         // Notifications name the victim's database, which may not be the client's.
         let saved_db = ctx.client.db;
         ctx.client.db = dbid;

@@ -19,6 +19,8 @@ pub mod conn;
 pub mod db;
 pub mod evict;
 pub mod listener;
+pub mod persist;
+pub mod propagate;
 pub mod pubsub;
 pub mod shared;
 pub mod util;
@@ -115,7 +117,8 @@ async fn cron(shared: Arc<Shared>) {
         let now = util::now_ms();
         let active_expire = shared.active_expire.load(Ordering::Relaxed);
         let total = {
-            let mut state = shared.state.lock();
+            let mut guard = shared.state.lock();
+            let state = &mut *guard;
             state.begin(now, &config);
             if active_expire {
                 // ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP scaled by effort, per database.
@@ -123,6 +126,7 @@ async fn cron(shared: Arc<Shared>) {
                 for (i, db) in state.store.dbs.iter_mut().enumerate() {
                     db.active_expire(budget);
                     for key in db.expired_keys.drain(..) {
+                        state.prop.command(i, &[b"DEL".as_slice(), &key]);
                         pubsub::notify_keyspace(
                             &shared.pubsub,
                             &config,

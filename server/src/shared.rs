@@ -49,6 +49,8 @@ pub struct State {
     pub latency_hist: Vec<Option<Box<LatencyHistogram>>>,
     /// Clients waiting in a blocking command.
     pub blocking: crate::blocking::Registry,
+    /// Effects of write commands for the AOF (crate::propagate).
+    pub prop: crate::propagate::Propagation,
 }
 
 /// Samples of one LATENCY event (Redis keeps the last 160, one per second).
@@ -166,6 +168,7 @@ impl State {
 impl State {
     pub fn new(databases: usize) -> State {
         State {
+            prop: Default::default(),
             store: Store::new(databases),
             cmdstats: vec![CmdStat::default(); crate::cmd::table().names.len()],
             total_commands: 0,

@@ -343,13 +343,34 @@ impl<'a> Ctx<'a> {
         );
     }
 
-    /// Announces (and forgets) the keys lazily expired during this command.
+    /// This call propagates `argv` instead of its own argv; call again to append more
+    /// commands (Redis's rewriteClientCommandVector / alsoPropagate).
+    pub fn propagate_as(&mut self, argv: Vec<Bytes>) {
+        if self.state.prop.enabled {
+            self.state
+                .prop
+                .call_override
+                .get_or_insert_with(Vec::new)
+                .push(argv);
+        }
+    }
+
+    /// This call propagates nothing, whatever it changed (preventCommandPropagation).
+    pub fn propagate_none(&mut self) {
+        if self.state.prop.enabled {
+            self.state.prop.call_override.get_or_insert_with(Vec::new);
+        }
+    }
+
+    /// Announces (and forgets) the keys lazily expired during this command, and
+    /// propagates their deletion ahead of the command's own effects.
     pub fn notify_expired(&mut self) {
         for (i, db) in self.state.store.dbs.iter_mut().enumerate() {
             if db.expired_keys.is_empty() {
                 continue;
             }
             for key in db.expired_keys.drain(..) {
+                self.state.prop.command(i, &[b"DEL".as_slice(), &key]);
                 crate::pubsub::notify_keyspace(
                     &self.shared.pubsub,
                     &self.config,
@@ -475,8 +496,24 @@ fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
 
 /// Calls the handler and records commandstats, slowlog and monitor output.
 pub fn call(ctx: &mut Ctx, reg: &'static Registered, argv: &[Bytes]) -> Reply {
+    let dirty_before = ctx.state.store.dirty;
     let res = (reg.spec.handler)(ctx, argv);
     ctx.notify_expired();
+    if ctx.state.prop.enabled {
+        let db = ctx.client.db;
+        let prop = &mut ctx.state.prop;
+        match prop.call_override.take() {
+            Some(cmds) => {
+                for c in &cmds {
+                    prop.command(db, c);
+                }
+            }
+            None if ctx.state.store.dirty > dirty_before && ctx.client.blocked.is_none() => {
+                prop.command(db, argv)
+            }
+            None => {}
+        }
+    }
     if ctx.client.blocked.is_some() {
         // Counted when it runs to completion (crate::blocking).
         ctx.tick = std::time::Instant::now();

@@ -122,6 +122,7 @@ fn exec(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     // EXEC's own duration (commandstats, latency) spans the commands it runs.
     let start = ctx.tick;
     ctx.client.in_exec = true;
+    let mark = ctx.state.prop.mark();
     let mut replies = Vec::with_capacity(m.commands.len());
     for (reg, argv) in &m.commands {
         let r = call(ctx, reg, argv);
@@ -135,8 +136,7 @@ fn exec(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     }
     ctx.client.in_exec = false;
     ctx.tick = start;
-    // TODO(propagation): when writes propagate to the AOF and replicas, wrap the
-    // queue's writes in MULTI ... EXEC there, as Redis's execCommandPropagateMulti.
+    ctx.state.prop.wrap_multi(mark);
     Ok(Reply::Array(replies))
 }
 

@@ -63,6 +63,32 @@ impl TestDb {
         dispatch(&mut ctx, argv)
     }
 
+    /// Turns on the propagation stream (as appendonly yes does).
+    pub fn propagating(mut self) -> TestDb {
+        self.shared.state.lock().prop.enabled = true;
+        self.take_propagated();
+        self
+    }
+
+    /// Commands propagated since the last call, SELECTs left out, as space-joined text
+    /// (`"SET k v PXAT 1700000000000"`).
+    pub fn take_propagated(&mut self) -> Vec<String> {
+        let buf = std::mem::take(&mut self.shared.state.lock().prop.buf);
+        let mut out = Vec::new();
+        let mut r = rill_storage::aof::CommandReader::new(&buf, 0);
+        while let Some(argv) = r.next().expect("propagated stream parses") {
+            if argv[0].eq_ignore_ascii_case(b"select") {
+                continue;
+            }
+            let words: Vec<String> = argv
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            out.push(words.join(" "));
+        }
+        out
+    }
+
     /// Runs a command and renders the reply as RESP2 text, for compact assertions.
     pub fn resp(&mut self, args: &[&str]) -> String {
         let r = self.run(args);

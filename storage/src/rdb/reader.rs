@@ -6,12 +6,22 @@ use std::io::BufRead;
 /// One top-level record of an RDB file.
 #[derive(Debug, PartialEq)]
 pub enum Item {
-    Aux { key: Vec<u8>, value: Vec<u8> },
+    Aux {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
     SelectDb(u64),
-    ResizeDb { db_size: u64, expires_size: u64 },
+    ResizeDb {
+        db_size: u64,
+        expires_size: u64,
+    },
     /// RDB_OPCODE_FUNCTION2: a function library's source code.
     Function(Vec<u8>),
-    Entry { key: Vec<u8>, value: Value<'static>, meta: KeyMeta },
+    Entry {
+        key: Vec<u8>,
+        value: Value<'static>,
+        meta: KeyMeta,
+    },
 }
 
 pub struct RdbReader<R: BufRead> {

@@ -1,0 +1,1 @@
+//! Server data types <-> the RDB value model (rill_storage::rdb).

@@ -1,0 +1,138 @@
+//! The stream of effects (Redis's propagate()): what the AOF appends and, later, replicas
+//! receive. Commands propagate as their effects, in execution order, while the keyspace
+//! lock is held; a `SELECT` is inserted whenever the database changes.
+//!
+//! By default a command that changed the dataset (its `dirty` count grew) propagates its
+//! own argv. Handlers whose argv would replay differently (relative expiries, random
+//! choices, generated IDs, float formatting) call [`crate::cmd::Ctx::propagate_as`] with
+//! the commands that reproduce the effect, or [`crate::cmd::Ctx::propagate_none`].
+
+use bytes::Bytes;
+
+#[derive(Default)]
+pub struct Propagation {
+    /// True while something consumes the stream (appendonly yes). Off during loading.
+    pub enabled: bool,
+    /// Encoded commands not yet taken by the AOF writer.
+    pub buf: Vec<u8>,
+    /// Commands emitted (SELECT excluded), for MULTI wrapping.
+    pub ops: u64,
+    /// Bytes ever emitted (Redis's aof_current_size grows with it).
+    pub total_bytes: u64,
+    /// Database of the last command emitted; `None` forces a SELECT.
+    db: Option<usize>,
+    /// Set by a handler: what the current call propagates instead of its argv.
+    pub(crate) call_override: Option<Vec<Vec<Bytes>>>,
+}
+
+impl Propagation {
+    /// Emits one command run against database `db`.
+    pub fn command<A: AsRef<[u8]>>(&mut self, db: usize, argv: &[A]) {
+        if !self.enabled {
+            return;
+        }
+        if self.db != Some(db) {
+            let n = itoa::Buffer::new().format(db).to_owned();
+            self.encode(&[b"SELECT".as_slice(), n.as_bytes()]);
+            self.db = Some(db);
+        }
+        self.encode(argv);
+        self.ops += 1;
+    }
+
+    /// The next command emitted is preceded by a SELECT (a new AOF file starts).
+    pub fn reset_db(&mut self) {
+        self.db = None;
+    }
+
+    fn encode<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
+        let start = self.buf.len();
+        encode_command(&mut self.buf, argv);
+        self.total_bytes += (self.buf.len() - start) as u64;
+    }
+
+    /// Wraps the commands emitted since `mark` (a `(buf.len(), ops)` pair taken before)
+    /// in MULTI ... EXEC when there is more than one, as Redis 7.0 does for EXEC.
+    pub fn wrap_multi(&mut self, mark: (usize, u64)) {
+        if !self.enabled || self.ops - mark.1 < 2 || mark.0 > self.buf.len() {
+            return;
+        }
+        let mut multi = Vec::new();
+        encode_command(&mut multi, &[b"MULTI"]);
+        self.total_bytes += multi.len() as u64;
+        self.buf.splice(mark.0..mark.0, multi);
+        self.encode(&[b"EXEC"]);
+    }
+
+    pub fn mark(&self) -> (usize, u64) {
+        (self.buf.len(), self.ops)
+    }
+}
+
+/// RESP array of bulk strings, as Redis writes its AOF (catAppendOnlyGenericCommand).
+pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
+    let mut n = itoa::Buffer::new();
+    out.push(b'*');
+    out.extend_from_slice(n.format(argv.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for a in argv {
+        let a = a.as_ref();
+        out.push(b'$');
+        out.extend_from_slice(n.format(a.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_is_emitted_when_the_database_changes() {
+        let mut p = Propagation {
+            enabled: true,
+            ..Default::default()
+        };
+        p.command(0, &[b"SET".as_slice(), b"k", b"v"]);
+        p.command(0, &[b"DEL".as_slice(), b"k"]);
+        p.command(2, &[b"DEL".as_slice(), b"k"]);
+        assert_eq!(
+            String::from_utf8(p.buf.clone()).unwrap(),
+            "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n\
+             *2\r\n$3\r\nDEL\r\n$1\r\nk\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n\
+             *2\r\n$3\r\nDEL\r\n$1\r\nk\r\n"
+        );
+        assert_eq!(p.ops, 3);
+        assert_eq!(p.total_bytes, p.buf.len() as u64);
+    }
+
+    #[test]
+    fn multi_wraps_only_more_than_one_command() {
+        let mut p = Propagation {
+            enabled: true,
+            ..Default::default()
+        };
+        let m = p.mark();
+        p.command(0, &[b"INCR".as_slice(), b"a"]);
+        p.wrap_multi(m);
+        assert!(!String::from_utf8_lossy(&p.buf).contains("MULTI"));
+        let m = p.mark();
+        p.command(0, &[b"INCR".as_slice(), b"a"]);
+        p.command(0, &[b"INCR".as_slice(), b"b"]);
+        p.wrap_multi(m);
+        let s = String::from_utf8(p.buf.clone()).unwrap();
+        let multi = s.find("MULTI").unwrap();
+        assert!(multi > s.find("$1\r\na").unwrap());
+        assert!(s.ends_with("*1\r\n$4\r\nEXEC\r\n"));
+    }
+
+    #[test]
+    fn disabled_stream_stays_empty() {
+        let mut p = Propagation::default();
+        p.command(0, &[b"SET".as_slice(), b"k", b"v"]);
+        assert!(p.buf.is_empty());
+        assert_eq!(p.ops, 0);
+    }
+}
