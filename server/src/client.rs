@@ -105,6 +105,8 @@ impl ClientHandle {
 
 /// State owned by one connection.
 pub struct ClientState {
+    /// The fake client replaying the AOF: no gates, runs while loading.
+    pub aof_loader: bool,
     pub id: u64,
     pub db: usize,
     pub resp: RespVersion,
@@ -183,6 +185,7 @@ impl ClientState {
             in_exec: false,
             pubsub: None,
             blocked: None,
+            aof_loader: false,
         }
     }
 

@@ -36,6 +36,7 @@ use std::time::Duration;
 pub struct Server {
     pub shared: Arc<Shared>,
     addrs: Vec<SocketAddr>,
+    loaded: Option<tokio::task::JoinHandle<Result<(), String>>>,
 }
 
 impl Server {
@@ -68,7 +69,31 @@ impl Server {
             tokio::spawn(listener::accept_loop(shared.clone(), l));
         }
         tokio::spawn(cron(shared.clone()));
-        Ok(Server { shared, addrs })
+        persist::aof::start_fsync_thread(shared.clone());
+        // Clients are served (with -LOADING) while the dataset loads, as Redis does.
+        let s = shared.clone();
+        let loaded = tokio::task::spawn_blocking(move || persist::load::load_on_start(&s));
+        Ok(Server {
+            shared,
+            addrs,
+            loaded: Some(loaded),
+        })
+    }
+
+    /// Waits until the dataset is loaded; Err when start-up must be refused (a corrupt
+    /// AOF or RDB, named with its offset).
+    pub async fn loaded(&mut self) -> Result<(), String> {
+        match self.loaded.take() {
+            Some(h) => h.await.map_err(|e| e.to_string())?,
+            None => Ok(()),
+        }
+    }
+
+    /// prepareForShutdown (SIGTERM/SIGINT): final save when save rules exist, AOF synced.
+    pub fn prepare_shutdown(&self) -> Result<(), String> {
+        let config = self.shared.config();
+        let mut state = self.shared.state.lock();
+        persist::prepare_shutdown(&self.shared, &mut state, &config, None)
     }
 
     /// The first bound address.
@@ -139,6 +164,7 @@ async fn cron(shared: Arc<Shared>) {
                     }
                 }
             }
+            crate::persist::cron(&shared, state, &config, now);
             state.total_commands
         };
         shared
@@ -169,16 +195,29 @@ async fn cron(shared: Arc<Shared>) {
 
 /// Runs a server until SIGINT/SIGTERM or SHUTDOWN (the binary's main loop).
 pub async fn run(config: Config) -> std::io::Result<()> {
-    let server = Server::start(config).await?;
+    let mut server = Server::start(config).await?;
     for a in server.addrs() {
         println!("listening on {}", a);
     }
+    if let Err(e) = server.loaded().await {
+        tracing::error!("{e}");
+        return Err(std::io::Error::other(e));
+    }
     tracing::info!("Ready to accept connections");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("Received SIGINT scheduling shutdown..."),
-        _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
-        _ = server.wait() => {}
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("Received SIGINT scheduling shutdown..."),
+            _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
+            _ = server.wait() => break,
+        }
+        // A failed final save keeps the server up, as Redis does.
+        match server.prepare_shutdown() {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::warn!("SIGTERM received but errors trying to shut down the server: {e}")
+            }
+        }
     }
     server.shutdown();
     tracing::info!("Rill is now ready to exit, bye bye...");

@@ -51,6 +51,7 @@ pub struct State {
     pub blocking: crate::blocking::Registry,
     /// Effects of write commands for the AOF (crate::propagate).
     pub prop: crate::propagate::Propagation,
+    pub persist: crate::persist::Persist,
 }
 
 /// Samples of one LATENCY event (Redis keeps the last 160, one per second).
@@ -166,9 +167,11 @@ impl State {
 }
 
 impl State {
-    pub fn new(databases: usize) -> State {
+    pub fn new(config: &Config) -> State {
+        let databases = config.databases;
         State {
             prop: Default::default(),
+            persist: crate::persist::Persist::new(config),
             store: Store::new(databases),
             cmdstats: vec![CmdStat::default(); crate::cmd::table().names.len()],
             total_commands: 0,
@@ -278,6 +281,7 @@ pub struct Shared {
     pub unpause: Notify,
     pub shutdown: Notify,
     pub shutting_down: AtomicBool,
+    pub persist: crate::persist::SharedPersist,
     /// Addresses actually bound (host:port), filled in by the listener.
     pub listen_addrs: Mutex<Vec<std::net::SocketAddr>>,
     pub executable: String,
@@ -333,7 +337,7 @@ impl Shared {
         let (monitors, _) = broadcast::channel(1024);
         let run_id = random_hex40();
         let master_replid = random_hex40();
-        let databases = config.databases;
+        let state = State::new(&config);
         let config_file = config
             .file
             .as_ref()
@@ -341,7 +345,7 @@ impl Shared {
             .unwrap_or_default();
         Arc::new(Shared {
             config: RwLock::new(Arc::new(config)),
-            state: Mutex::new(State::new(databases)),
+            state: Mutex::new(state),
             stats: Stats::default(),
             clients: Mutex::new(BTreeMap::new()),
             next_client_id: AtomicU64::new(1),
@@ -354,6 +358,7 @@ impl Shared {
             unpause: Notify::new(),
             shutdown: Notify::new(),
             shutting_down: AtomicBool::new(false),
+            persist: Default::default(),
             listen_addrs: Mutex::new(Vec::new()),
             executable: std::env::current_exe()
                 .map(|p| p.display().to_string())

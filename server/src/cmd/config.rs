@@ -50,8 +50,12 @@ fn config_set(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         c.set_many(&pairs, allowed)
     });
     // Later commands of the same batch must see the new values.
-    ctx.config = new;
+    ctx.config = new.clone();
     res.map_err(|e| CmdError::Err(e.0))?;
+    if new.appendonly != ctx.state.persist.aof.on {
+        crate::persist::appendonly_changed(ctx.shared, ctx.state, &new, ctx.now_ms)
+            .map_err(CmdError::Err)?;
+    }
     Ok(Reply::ok())
 }
 

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod list;
 pub mod memory;
 pub mod multi;
+pub mod persistence;
 pub mod pubsub;
 pub mod server;
 pub mod set;
@@ -220,6 +221,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         multi::COMMANDS,
         stream::COMMANDS,
         pubsub::COMMANDS,
+        persistence::COMMANDS,
     ]
 }
 
@@ -476,6 +478,9 @@ pub fn dispatch(ctx: &mut Ctx, argv: &[Bytes]) -> Reply {
 }
 
 fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
+    if ctx.client.aof_loader {
+        return Ok(());
+    }
     if !ctx.client.authenticated && spec.flags & NO_AUTH == 0 {
         return Err(CmdError::Raw("NOAUTH Authentication required.".into()));
     }
@@ -490,6 +495,22 @@ fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
         if spec.flags & DENYOOM != 0 || (in_multi && !multi::exempt_from_multi_oom(spec)) {
             evicted?;
         }
+    }
+    if spec.flags & WRITE != 0 || spec.name == "ping" {
+        if let Some(e) = crate::persist::deny_writes(ctx.shared, ctx.state, &ctx.config) {
+            return Err(e);
+        }
+    }
+    if spec.flags & LOADING == 0
+        && ctx
+            .shared
+            .persist
+            .loading
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return Err(CmdError::Raw(
+            "LOADING Redis is loading the dataset in memory".into(),
+        ));
     }
     Ok(())
 }

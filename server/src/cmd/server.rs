@@ -198,16 +198,18 @@ fn monitor(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
 /// ```text
 /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
 /// ```
-/// Stops the server; no reply, the connection closes. (Saving on shutdown comes with
-/// persistence.)
+/// Stops the server; no reply, the connection closes. Saves first when asked or when
+/// save rules exist (prepareForShutdown); a failed save keeps it running unless FORCE.
 fn shutdown(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let (mut nosave, mut save, mut other, mut abort) = (false, false, false, false);
+    let mut force = false;
     for a in &argv[1..] {
         if eq_ic(a, "nosave") {
             nosave = true;
         } else if eq_ic(a, "save") {
             save = true;
         } else if eq_ic(a, "now") || eq_ic(a, "force") {
+            force |= eq_ic(a, "force");
             other = true;
         } else if eq_ic(a, "abort") {
             abort = true;
@@ -222,6 +224,19 @@ fn shutdown(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         return Err(CmdError::err("No shutdown in progress."));
     }
     tracing::warn!("User requested shutdown...");
+    let save = if nosave {
+        Some(false)
+    } else if save {
+        Some(true)
+    } else {
+        None
+    };
+    let config = ctx.config.clone();
+    if let Err(e) = crate::persist::prepare_shutdown(ctx.shared, ctx.state, &config, save) {
+        if !force {
+            return Err(CmdError::Err(e));
+        }
+    }
     ctx.shared.shutting_down.store(true, Ordering::SeqCst);
     ctx.shared.shutdown.notify_waiters();
     ctx.client.close_after_reply = true;
@@ -855,43 +870,7 @@ fn info_section(ctx: &mut Ctx, name: &str, o: &mut String) {
             field!(o, "lazyfree_pending_objects:0");
             field!(o, "lazyfreed_objects:0");
         }
-        "persistence" => {
-            o.push_str("# Persistence\r\n");
-            field!(o, "loading:0");
-            field!(o, "async_loading:0");
-            field!(o, "current_cow_peak:0");
-            field!(o, "current_cow_size:0");
-            field!(o, "current_cow_size_age:0");
-            field!(o, "current_fork_perc:0.00");
-            field!(o, "current_save_keys_processed:0");
-            field!(o, "current_save_keys_total:0");
-            field!(o, "rdb_changes_since_last_save:{}", ctx.state.store.dirty);
-            field!(o, "rdb_bgsave_in_progress:0");
-            field!(o, "rdb_last_save_time:{}", shared.started_unix_ms / 1000);
-            field!(o, "rdb_last_bgsave_status:ok");
-            field!(o, "rdb_last_bgsave_time_sec:-1");
-            field!(o, "rdb_current_bgsave_time_sec:-1");
-            field!(o, "rdb_saves:0");
-            field!(o, "rdb_last_cow_size:0");
-            field!(o, "rdb_last_load_keys_expired:0");
-            field!(o, "rdb_last_load_keys_loaded:0");
-            field!(
-                o,
-                "aof_enabled:{}",
-                (cfg_or(&config, "appendonly", "no") == "yes") as u8
-            );
-            field!(o, "aof_rewrite_in_progress:0");
-            field!(o, "aof_rewrite_scheduled:0");
-            field!(o, "aof_last_rewrite_time_sec:-1");
-            field!(o, "aof_current_rewrite_time_sec:-1");
-            field!(o, "aof_last_bgrewrite_status:ok");
-            field!(o, "aof_rewrites:0");
-            field!(o, "aof_rewrites_consecutive_failures:0");
-            field!(o, "aof_last_write_status:ok");
-            field!(o, "aof_last_cow_size:0");
-            field!(o, "module_fork_in_progress:0");
-            field!(o, "module_fork_last_cow_size:0");
-        }
+        "persistence" => crate::persist::info(shared, ctx.state, &config, o),
         "stats" => {
             let dbs = &ctx.state.store.dbs;
             let expired: u64 = dbs.iter().map(|d| d.stat_expired).sum();
@@ -1497,7 +1476,7 @@ mod tests {
 
     #[test]
     fn errorstats_count_codes() {
-        let mut st = crate::shared::State::new(1);
+        let mut st = crate::shared::State::new(&crate::config::Config::default());
         st.record_error(b"ERR unknown command 'x'");
         st.record_error(b"WRONGTYPE Operation against a key");
         st.record_error(b"boom");

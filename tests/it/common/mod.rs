@@ -21,7 +21,11 @@ impl TestServer {
 
     /// Starts with extra `--directive value` arguments.
     pub fn start_with(args: &[&str]) -> TestServer {
-        let dir = tempfile::tempdir().expect("tempdir");
+        TestServer::start_in(tempfile::tempdir().expect("tempdir"), args)
+    }
+
+    /// Starts on an existing directory (a restart), and waits until the dataset is loaded.
+    pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> TestServer {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_rill-server"));
         cmd.args([
             "--port",
@@ -56,11 +60,48 @@ impl TestServer {
         let addr = rx
             .recv_timeout(Duration::from_secs(20))
             .expect("server did not report its address");
-        TestServer {
+        let s = TestServer {
             child,
             addr: addr.parse().expect("addr"),
             dir,
-        }
+        };
+        s.wait_loaded();
+        s
+    }
+
+    /// Polls PING until the reply is not -LOADING.
+    pub fn wait_loaded(&self) {
+        use std::io::{Read, Write};
+        let ok = wait_for(Duration::from_secs(60), || {
+            let Ok(mut s) = std::net::TcpStream::connect(self.addr) else {
+                return false;
+            };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 64];
+            s.write_all(b"PING\r\n").is_ok()
+                && s.read(&mut buf).is_ok_and(|n| n > 0 && !buf.starts_with(b"-LOADING"))
+        });
+        assert!(ok, "server did not finish loading");
+    }
+
+    /// SIGKILL, keeping the directory for a restart.
+    pub fn kill9(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.take_dir()
+    }
+
+    /// SIGTERM and wait for the exit (final save when save rules exist).
+    pub fn term(mut self) -> tempfile::TempDir {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        self.take_dir()
+    }
+
+    fn take_dir(&mut self) -> tempfile::TempDir {
+        std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"))
     }
 
     pub fn port(&self) -> u16 {

@@ -1,0 +1,277 @@
+//! Start-up loading: the AOF when appendonly is on (base, then incr files replayed through
+//! the command path), otherwise the RDB file. Clients connected meanwhile get -LOADING.
+
+use super::{aof, snapshot};
+use crate::client::ClientState;
+use crate::cmd::{self, Ctx};
+use crate::config::Config;
+use crate::db::Store;
+use crate::shared::Shared;
+use bytes::Bytes;
+use rill_storage::aof::{CommandReader, FileKind, Manifest, ReadError};
+use rill_storage::rdb::RdbReader;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+/// Loads the dataset; Err names the file and offset when start-up must be refused.
+pub fn load_on_start(shared: &Shared) -> Result<(), String> {
+    let config = shared.config();
+    let p = &shared.persist;
+    p.loading_start
+        .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
+    p.loading.store(true, Ordering::SeqCst);
+    let t = std::time::Instant::now();
+    let r = if config.appendonly {
+        load_aof(shared, &config)
+    } else {
+        load_rdb_file(shared, &config)
+    };
+    p.loading.store(false, Ordering::SeqCst);
+    if r.is_ok() {
+        tracing::info!(
+            "DB loaded from disk: {:.3} seconds",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    r
+}
+
+fn load_rdb_file(shared: &Shared, config: &Config) -> Result<(), String> {
+    let path = config.dir.join(&config.dbfilename);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    shared
+        .persist
+        .loading_total_bytes
+        .store(len, Ordering::Relaxed);
+    let (store, stats) = rdb_into_store(
+        shared,
+        std::io::BufReader::with_capacity(1 << 20, file),
+        &path.display().to_string(),
+        config,
+        true,
+    )?;
+    let mut state = shared.state.lock();
+    state.store = store;
+    state.persist.last_load = stats;
+    Ok(())
+}
+
+fn rdb_into_store<R: std::io::BufRead>(
+    shared: &Shared,
+    r: R,
+    name: &str,
+    config: &Config,
+    skip_expired: bool,
+) -> Result<(Store, snapshot::LoadStats), String> {
+    let mut reader = RdbReader::new(r, name).map_err(|e| format!("{name}: {e}"))?;
+    let mut store = Store::new(config.databases);
+    let now = crate::util::now_ms();
+    let loaded = &shared.persist.loading_loaded_bytes;
+    let stats = snapshot::load_rdb(&mut reader, name, &mut store, now, skip_expired, |off| {
+        loaded.store(off, Ordering::Relaxed)
+    })
+    .map_err(|e| format!("Short read or OOM loading DB. Unrecoverable error, aborting now. {e}"))?;
+    tracing::info!(
+        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        stats.keys_loaded,
+        stats.keys_expired
+    );
+    Ok((store, stats))
+}
+
+fn load_aof(shared: &Shared, config: &Config) -> Result<(), String> {
+    let mpath = aof::manifest_path(config);
+    let dir = mpath
+        .parent()
+        .expect("invariant: manifest has a dir")
+        .to_path_buf();
+    {
+        let mut state = shared.state.lock();
+        state.persist.aof = aof::init_state(config);
+    }
+    let text = match std::fs::read(&mpath) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let rdb = config.dir.join(&config.dbfilename);
+            if rdb.exists() {
+                tracing::warn!(
+                    "appendonly is yes and no AOF exists: {} is not loaded (as Redis)",
+                    rdb.display()
+                );
+            }
+            let mut state = shared.state.lock();
+            return aof::create_on_start(shared, &mut state, config, crate::util::now_ms())
+                .map_err(|e| format!("Can't create the AOF: {e}"));
+        }
+        Err(e) => {
+            return Err(format!(
+                "Can't open the AOF manifest {}: {e}",
+                mpath.display()
+            ))
+        }
+    };
+    let manifest = Manifest::parse(&text).map_err(|e| format!("{}: {e}", mpath.display()))?;
+    let files: Vec<_> = manifest
+        .entries
+        .iter()
+        .filter(|e| e.kind != FileKind::History)
+        .cloned()
+        .collect();
+    let total: u64 = files
+        .iter()
+        .filter_map(|e| std::fs::metadata(dir.join(&e.name)).ok())
+        .map(|m| m.len())
+        .sum();
+    shared
+        .persist
+        .loading_total_bytes
+        .store(total, Ordering::Relaxed);
+    let mut client = ClientState::new(
+        shared,
+        "0.0.0.0:0".parse().expect("invariant: literal address"),
+        "0.0.0.0:0".parse().expect("invariant: literal address"),
+    );
+    client.authenticated = true;
+    client.aof_loader = true;
+    let mut done_bytes = 0u64;
+    for (i, e) in files.iter().enumerate() {
+        let path = dir.join(&e.name);
+        let last = i + 1 == files.len();
+        let buf = match std::fs::read(&path) {
+            Ok(b) => b,
+            // Redis tolerates a missing (never written) last incr file.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && e.kind == FileKind::Incr => {
+                continue
+            }
+            Err(err) => return Err(format!("Can't open the append-only file {}: {err}", e.name)),
+        };
+        let mut start = 0usize;
+        if buf.starts_with(b"REDIS") {
+            let mut slice: &[u8] = &buf;
+            let (store, stats) = {
+                let mut reader = RdbReader::new(&mut slice, &e.name)
+                    .map_err(|err| format!("{}: {err}", e.name))?;
+                let mut store = Store::new(config.databases);
+                let stats = snapshot::load_rdb(
+                    &mut reader,
+                    &e.name,
+                    &mut store,
+                    crate::util::now_ms(),
+                    false,
+                    |_| {},
+                )
+                .map_err(|err| format!("Bad file format reading the append only file {err}"))?;
+                (store, stats)
+            };
+            start = buf.len() - slice.len();
+            let mut state = shared.state.lock();
+            state.store = store;
+            state.persist.last_load = stats;
+        }
+        replay(shared, &mut client, &path, &buf, start, last, config)?;
+        done_bytes += buf.len() as u64;
+        shared
+            .persist
+            .loading_loaded_bytes
+            .store(done_bytes, Ordering::Relaxed);
+    }
+    client.multi = None;
+    let mut state = shared.state.lock();
+    state.store.dirty = 0;
+    aof::open_existing(shared, &mut state, manifest).map_err(|e| format!("Can't open the AOF: {e}"))
+}
+
+/// Replays the RESP commands of one AOF file from `start`, a chunk of commands per lock.
+fn replay(
+    shared: &Shared,
+    client: &mut ClientState,
+    path: &Path,
+    buf: &[u8],
+    start: usize,
+    last: bool,
+    config: &Config,
+) -> Result<(), String> {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let mut reader = CommandReader::new(&buf[start..], start as u64);
+    let mut multi_at: Option<u64> = None;
+    let truncate_at = |offset: u64, why: &str| -> Result<(), String> {
+        if !last || !config.get_bool("aof-load-truncated") {
+            return Err(format!(
+                "Unexpected end of file reading the append only file {name} at offset {offset} \
+                 ({why}). You can: 1) Make a backup of your AOF file, then use \
+                 ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the \
+                 'aof-load-truncated' configuration option to yes and restart the server."
+            ));
+        }
+        tracing::warn!(
+            "!!! Warning: short read while loading the AOF file {name}!!! \
+             AOF loaded anyway because aof-load-truncated is enabled; truncated at offset \
+             {offset} ({why})"
+        );
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(offset))
+            .map_err(|e| format!("Error truncating the AOF file {name}: {e}"))
+    };
+    loop {
+        let mut state = shared.state.lock();
+        let now = crate::util::now_ms();
+        state.begin(now, config);
+        let mut ctx = Ctx {
+            shared,
+            state: &mut state,
+            client,
+            config: shared.config(),
+            now_ms: now,
+            tick: std::time::Instant::now(),
+        };
+        for _ in 0..4096 {
+            let before = reader.offset();
+            let argv = match reader.next() {
+                Ok(Some(argv)) => argv,
+                Ok(None) => {
+                    drop(state);
+                    if let Some(at) = multi_at {
+                        client.multi = None;
+                        truncate_at(at, "Revert incomplete MULTI/EXEC transaction")?;
+                    }
+                    return Ok(());
+                }
+                Err(ReadError::Truncated { offset }) => {
+                    drop(state);
+                    client.multi = None;
+                    return truncate_at(multi_at.unwrap_or(offset), "torn last command");
+                }
+                Err(ReadError::Corrupt { offset, reason }) => {
+                    return Err(format!(
+                        "Bad file format reading the append only file {name} at offset {offset}: \
+                         {reason}. Make a backup of your AOF file, then use ./redis-check-aof \
+                         --fix <filename.manifest>"
+                    ));
+                }
+            };
+            let argv: Vec<Bytes> = argv.iter().map(|a| Bytes::copy_from_slice(a)).collect();
+            if cmd::lookup(&argv[0]).is_none() {
+                return Err(format!(
+                    "Unknown command '{}' reading the append only file {name}",
+                    String::from_utf8_lossy(&argv[0])
+                ));
+            }
+            if argv[0].eq_ignore_ascii_case(b"multi") {
+                multi_at = Some(before);
+            } else if argv[0].eq_ignore_ascii_case(b"exec") {
+                multi_at = None;
+            }
+            cmd::dispatch(&mut ctx, &argv);
+            ctx.client.blocked = None;
+        }
+    }
+}

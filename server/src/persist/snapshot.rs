@@ -1,0 +1,120 @@
+//! The dataset to and from an RDB stream: used by SAVE/BGSAVE, the AOF base file, the
+//! start-up load and (later) full resync.
+
+use super::convert;
+use crate::config::Config;
+use crate::db::{Store, ENTRY_HAS_EXPIRE};
+use rill_storage::rdb::{Item, RdbReader, RdbWriter};
+use rill_storage::Error;
+use std::io::{self, BufRead, Write};
+
+/// Writes every database as Redis's rdbSaveRio: aux fields, then per non-empty database
+/// SELECTDB, RESIZEDB and its keys (expired ones included, as Redis), EOF and checksum.
+pub fn write_rdb<W: Write>(
+    w: W,
+    store: &Store,
+    config: &Config,
+    now_ms: i64,
+    aof_base: bool,
+) -> io::Result<W> {
+    let mut wr = RdbWriter::new(w, convert::write_options(config))?;
+    let mut n = itoa::Buffer::new();
+    wr.aux(b"redis-ver", b"7.0.15")?;
+    wr.aux(b"redis-bits", b"64")?;
+    wr.aux(b"ctime", n.format(now_ms / 1000).as_bytes())?;
+    wr.aux(
+        b"used-mem",
+        n.format(crate::alloc::used_memory()).as_bytes(),
+    )?;
+    wr.aux(b"aof-base", if aof_base { b"1" } else { b"0" })?;
+    for (i, db) in store.dbs.iter().enumerate() {
+        if db.keys.is_empty() {
+            continue;
+        }
+        wr.select_db(i as u64)?;
+        wr.resize_db(db.keys.len() as u64, db.expires.len() as u64)?;
+        for (k, e) in db.keys.iter() {
+            let exp = if e.flags & ENTRY_HAS_EXPIRE != 0 {
+                db.expires.get(k.as_bytes()).copied()
+            } else {
+                None
+            };
+            let meta = convert::key_meta(e, exp, config, &db.clock);
+            wr.entry(k.as_bytes(), &convert::to_rdb(&e.value), &meta)?;
+        }
+    }
+    wr.finish()
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoadStats {
+    pub keys_loaded: u64,
+    pub keys_expired: u64,
+}
+
+/// Loads an RDB stream into `store` (which the caller has sized to `databases`).
+/// `skip_expired`: a master drops keys already expired (not so for an AOF preamble).
+pub fn load_rdb<R: BufRead>(
+    reader: &mut RdbReader<R>,
+    path: &str,
+    store: &mut Store,
+    now_ms: i64,
+    skip_expired: bool,
+    mut progress: impl FnMut(u64),
+) -> Result<LoadStats, Error> {
+    let mut stats = LoadStats::default();
+    let mut db = 0usize;
+    let corrupt = |offset: u64, reason: String| Error::Corrupt {
+        path: path.to_string(),
+        offset,
+        reason,
+    };
+    while let Some(item) = reader.next()? {
+        match item {
+            Item::SelectDb(n) => {
+                if n as usize >= store.dbs.len() {
+                    return Err(corrupt(
+                        reader.offset(),
+                        format!(
+                            "Data file was created with a Redis server configured to handle \
+                             more than {} databases",
+                            store.dbs.len()
+                        ),
+                    ));
+                }
+                db = n as usize;
+            }
+            Item::ResizeDb { db_size, .. } => {
+                let d = &mut store.dbs[db];
+                d.keys.reserve((db_size as usize).min(1 << 24));
+            }
+            Item::Aux { .. } => {}
+            Item::Function(_) => {
+                tracing::warn!("{path}: function libraries are not supported yet; skipped");
+            }
+            Item::Entry { key, value, meta } => {
+                if (stats.keys_loaded + stats.keys_expired) % 1024 == 0 {
+                    progress(reader.offset());
+                }
+                if skip_expired && meta.expire_ms.is_some_and(|t| t < now_ms) {
+                    stats.keys_expired += 1;
+                    continue;
+                }
+                let v = convert::from_rdb(value).map_err(|e| corrupt(reader.offset(), e))?;
+                let d = &mut store.dbs[db];
+                if d.keys.contains_key(&key[..]) {
+                    return Err(corrupt(
+                        reader.offset(),
+                        format!("RDB has duplicated key '{}'", String::from_utf8_lossy(&key)),
+                    ));
+                }
+                d.insert_new(&key, v);
+                if let Some(t) = meta.expire_ms {
+                    d.set_expire(&key, t);
+                }
+                stats.keys_loaded += 1;
+            }
+        }
+    }
+    Ok(stats)
+}
