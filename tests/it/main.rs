@@ -16,6 +16,7 @@ mod keys;
 mod list;
 mod memory;
 mod multi;
+mod persistence;
 mod pubsub;
 mod security;
 mod server;

@@ -548,8 +548,49 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         }
         (b"error", 3) => Ok(Reply::Error(argv[2].clone())),
         (b"protocol", 3) => debug_protocol(ctx, &argv[2]),
+        (b"populate", 3..=5) => debug_populate(ctx, argv),
         _ => Err(subcommand_syntax_error(argv)),
     }
+}
+
+/// DEBUG POPULATE count [prefix] [size]: `prefix:N` -> `value:N` (zero-padded to size),
+/// existing keys left alone, as Redis.
+fn debug_populate(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    let count = int_arg(&argv[2])?;
+    if count < 0 {
+        return Err(CmdError::err("positive count value required"));
+    }
+    let prefix = argv.get(3).map_or(&b"key"[..], |p| &p[..]);
+    let size = match argv.get(4) {
+        Some(s) => {
+            let n = int_arg(s)?;
+            if n < 0 {
+                return Err(CmdError::err("positive size value required"));
+            }
+            Some(n as usize)
+        }
+        None => None,
+    };
+    let mut added = 0;
+    for j in 0..count {
+        let mut key = prefix.to_vec();
+        key.push(b':');
+        key.extend_from_slice(itoa::Buffer::new().format(j).as_bytes());
+        if ctx.db().exists(&key) {
+            continue;
+        }
+        let mut val = format!("value:{j}").into_bytes();
+        if let Some(n) = size {
+            val.resize(n, 0);
+        }
+        ctx.db().insert_new(
+            &key,
+            crate::db::Value::Str(crate::db::SBytes::from(&val[..])),
+        );
+        added += 1;
+    }
+    ctx.dirty(added);
+    Ok(Reply::ok())
 }
 
 fn debug_protocol(ctx: &mut Ctx, kind: &[u8]) -> CmdResult {

@@ -79,7 +79,8 @@ impl TestServer {
             let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
             let mut buf = [0u8; 64];
             s.write_all(b"PING\r\n").is_ok()
-                && s.read(&mut buf).is_ok_and(|n| n > 0 && !buf.starts_with(b"-LOADING"))
+                && s.read(&mut buf)
+                    .is_ok_and(|n| n > 0 && !buf.starts_with(b"-LOADING"))
         });
         assert!(ok, "server did not finish loading");
     }

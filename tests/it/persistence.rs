@@ -1,0 +1,544 @@
+//! Durability through the real binary: restarts (RDB and AOF), SIGKILL crash rounds,
+//! damaged files, a failing disk, and file interchange with redis-server 7.0.
+
+use crate::common::{wait_for, TestServer};
+use redis::{Connection, Value};
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn cmd(c: &mut Connection, args: &[&str]) -> Value {
+    let mut q = redis::cmd(args[0]);
+    for a in &args[1..] {
+        q.arg(*a);
+    }
+    q.query(c).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn info_field(c: &mut Connection, field: &str) -> String {
+    let info: String = redis::cmd("INFO").arg("persistence").query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in INFO"))
+        .trim()
+        .to_string()
+}
+
+/// Writes one key of every type and encoding, with TTLs, in two databases.
+fn populate(c: &mut Connection) {
+    let far = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 3_600_000)
+        .to_string();
+    let big = "x".repeat(300);
+    let script: Vec<Vec<String>> = vec![
+        vec!["SET", "str", "hello"],
+        vec!["SET", "int", "12345"],
+        vec!["SET", "neg", "-7"],
+        vec!["SET", "long", &"abc".repeat(50)],
+        vec!["SET", "ttl", "v", "PXAT", &far],
+        vec!["SET", "rel", "v", "EX", "5000"],
+        vec!["INCRBYFLOAT", "float", "1.5"],
+        vec!["RPUSH", "list", "a", "b", "1", "2"],
+        vec!["HSET", "hash", "f1", "v1", "f2", "2"],
+        vec!["HSET", "bighash", "f", &big],
+        vec!["SADD", "intset", "1", "2", "3"],
+        vec!["SADD", "set", "a", "b", "c"],
+        vec!["ZADD", "zset", "1", "a", "2.5", "b", "-inf", "c"],
+        vec!["ZADD", "bigzset", "1", &big],
+        vec!["XADD", "stream", "1-1", "f", "v"],
+        vec!["XADD", "stream", "2-1", "f", "v2", "g", "w"],
+        vec!["XGROUP", "CREATE", "stream", "grp", "0"],
+        vec![
+            "XREADGROUP",
+            "GROUP",
+            "grp",
+            "alice",
+            "COUNT",
+            "1",
+            "STREAMS",
+            "stream",
+            ">",
+        ],
+        vec!["EXPIRE", "list", "7000"],
+        vec!["SELECT", "3"],
+        vec!["SET", "db3", "x"],
+        vec!["SELECT", "0"],
+    ]
+    .into_iter()
+    .map(|v| v.into_iter().map(String::from).collect())
+    .collect();
+    for s in script {
+        let args: Vec<&str> = s.iter().map(|x| x.as_str()).collect();
+        cmd(c, &args);
+    }
+    let mut p = redis::pipe();
+    for i in 0..200 {
+        p.cmd("RPUSH")
+            .arg("biglist")
+            .arg(format!("element-{i}"))
+            .ignore();
+        p.cmd("SADD").arg("bigset").arg(format!("m{i}")).ignore();
+        p.cmd("HSET")
+            .arg("manyfields")
+            .arg(format!("f{i}"))
+            .arg(i)
+            .ignore();
+        p.cmd("ZADD")
+            .arg("manyz")
+            .arg(i as f64 / 3.0)
+            .arg(format!("m{i}"))
+            .ignore();
+    }
+    p.query::<()>(c).unwrap();
+}
+
+/// Every key of databases 0 and 3 with its type, contents and whether it has a TTL
+/// (absolute expiry compared to within a second).
+fn contents(c: &mut Connection) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for db in ["0", "3"] {
+        cmd(c, &["SELECT", db]);
+        let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(c).unwrap();
+        keys.sort();
+        for k in keys {
+            let t: String = redis::cmd("TYPE").arg(&k).query(c).unwrap();
+            let v = match t.as_str() {
+                "string" => cmd(c, &["GET", &k]),
+                "list" => cmd(c, &["LRANGE", &k, "0", "-1"]),
+                "set" => {
+                    let mut m: Vec<String> = redis::cmd("SMEMBERS").arg(&k).query(c).unwrap();
+                    m.sort();
+                    Value::Array(m.into_iter().map(|s| Value::BulkString(s.into())).collect())
+                }
+                "hash" => {
+                    let m: BTreeMap<String, String> =
+                        redis::cmd("HGETALL").arg(&k).query(c).unwrap();
+                    Value::SimpleString(format!("{m:?}"))
+                }
+                "zset" => cmd(c, &["ZRANGE", &k, "0", "-1", "WITHSCORES"]),
+                "stream" => {
+                    let r = cmd(c, &["XRANGE", &k, "-", "+"]);
+                    let g = cmd(c, &["XINFO", "GROUPS", &k]);
+                    let p = cmd(c, &["XPENDING", &k, "grp", "-", "+", "10"]);
+                    let p = format!("{p:?}");
+                    // Idle times move; the rest of XPENDING must match.
+                    let p: String = p
+                        .split("Int(")
+                        .map(|s| s.split_once(')').map_or(s, |x| x.1))
+                        .collect();
+                    Value::SimpleString(format!("{r:?} {g:?} {p}"))
+                }
+                other => panic!("type {other}"),
+            };
+            let exp: i64 = redis::cmd("PEXPIRETIME").arg(&k).query(c).unwrap();
+            let exp = if exp > 0 { exp / 1000 } else { exp };
+            out.insert(format!("{db}/{k}"), format!("{t} {v:?} exp={exp}"));
+        }
+    }
+    cmd(c, &["SELECT", "0"]);
+    out
+}
+
+fn assert_same(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) {
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "key sets differ: {:?} vs {:?}",
+        a.keys(),
+        b.keys()
+    );
+    for (k, v) in a {
+        // Expiry seconds may straddle a boundary.
+        let w = &b[k];
+        if v != w {
+            let strip = |s: &str| {
+                s.rsplit_once(" exp=")
+                    .map(|x| (x.0.to_string(), x.1.parse::<i64>().unwrap()))
+            };
+            let (x, e1) = strip(v).unwrap();
+            let (y, e2) = strip(w).unwrap();
+            assert!(x == y && (e1 - e2).abs() <= 1, "{k}: {v} != {w}");
+        }
+    }
+}
+
+#[test]
+fn save_and_restart_keeps_every_type() {
+    let s = TestServer::start_with(&["--save", ""]);
+    let mut c = s.conn();
+    populate(&mut c);
+    let before = contents(&mut c);
+    let last = cmd(&mut c, &["LASTSAVE"]);
+    assert_eq!(cmd(&mut c, &["SAVE"]), Value::Okay);
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+    assert_ne!(format!("{last:?}"), "");
+    let dir = s.kill9();
+    let s = TestServer::start_in(dir, &["--save", ""]);
+    let mut c = s.conn();
+    let after = contents(&mut c);
+    assert_same(&before, &after);
+    assert!(
+        info_field(&mut c, "rdb_last_load_keys_loaded")
+            .parse::<u64>()
+            .unwrap()
+            > 20
+    );
+}
+
+#[test]
+fn bgsave_serves_while_saving_and_the_file_has_the_fork_time_data() {
+    let s = TestServer::start_with(&["--save", ""]);
+    let mut c = s.conn();
+    populate(&mut c);
+    cmd(&mut c, &["DEBUG", "POPULATE", "200000", "bulk", "50"]);
+    let before = contents(&mut c);
+    let lastsave: i64 = redis::cmd("LASTSAVE").query(&mut c).unwrap();
+    let r = cmd(&mut c, &["BGSAVE"]);
+    assert_eq!(r, Value::SimpleString("Background saving started".into()));
+    // Written after the fork: not in the file.
+    cmd(&mut c, &["SET", "after-fork", "1"]);
+    let r = redis::cmd("BGSAVE").query::<String>(&mut c);
+    assert!(
+        r.is_ok() || r.unwrap_err().to_string().contains("already in progress"),
+        "second BGSAVE"
+    );
+    assert!(wait_for(Duration::from_secs(30), || {
+        info_field(&mut c, "rdb_bgsave_in_progress") == "0"
+    }));
+    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    let now: i64 = redis::cmd("LASTSAVE").query(&mut c).unwrap();
+    assert!(now >= lastsave);
+    let dir = s.kill9();
+    let s = TestServer::start_in(dir, &["--save", ""]);
+    let mut c = s.conn();
+    assert_eq!(cmd(&mut c, &["EXISTS", "after-fork"]), Value::Int(0));
+    assert_eq!(cmd(&mut c, &["DBSIZE"]), Value::Int(200000 + 25));
+    cmd(&mut c, &["DEL", "after-fork"]);
+    let mut after = contents(&mut c);
+    after.retain(|k, _| !k.starts_with("0/bulk:"));
+    let mut before = before;
+    before.retain(|k, _| !k.starts_with("0/bulk:"));
+    assert_same(&before, &after);
+}
+
+#[test]
+fn sigterm_saves_when_save_rules_exist_and_shutdown_nosave_does_not() {
+    let s = TestServer::start_with(&["--save", "3600 1"]);
+    let mut c = s.conn();
+    cmd(&mut c, &["SET", "k", "v1"]);
+    let dir = s.term();
+    assert!(dir.path().join("dump.rdb").exists());
+    let s = TestServer::start_in(dir, &["--save", "3600 1"]);
+    let mut c = s.conn();
+    assert_eq!(
+        cmd(&mut c, &["GET", "k"]),
+        Value::BulkString(b"v1".to_vec())
+    );
+    cmd(&mut c, &["SET", "k", "v2"]);
+    let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
+    let mut s = s;
+    let _ = s.child.wait();
+    let dir = s.kill9();
+    let s = TestServer::start_in(dir, &["--save", "3600 1"]);
+    let mut c = s.conn();
+    assert_eq!(
+        cmd(&mut c, &["GET", "k"]),
+        Value::BulkString(b"v1".to_vec())
+    );
+}
+
+#[test]
+fn aof_restart_replays_effects_and_rewrite_compacts() {
+    let args = ["--appendonly", "yes", "--save", ""];
+    let s = TestServer::start_with(&args);
+    let mut c = s.conn();
+    populate(&mut c);
+    cmd(&mut c, &["MULTI"]);
+    cmd(&mut c, &["INCR", "counter"]);
+    cmd(&mut c, &["INCR", "counter"]);
+    cmd(&mut c, &["EXEC"]);
+    let before = contents(&mut c);
+    let dir = s.kill9();
+    let manifest =
+        std::fs::read_to_string(dir.path().join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    assert!(
+        manifest.contains("appendonly.aof.1.base.rdb seq 1 type b"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("appendonly.aof.1.incr.aof seq 1 type i"),
+        "{manifest}"
+    );
+    let s = TestServer::start_in(dir, &args);
+    let mut c = s.conn();
+    assert_same(&before, &contents(&mut c));
+    // Rewrite: a new base and incr, old files gone, same data after another restart.
+    let r = cmd(&mut c, &["BGREWRITEAOF"]);
+    assert_eq!(
+        r,
+        Value::SimpleString("Background append only file rewriting started".into())
+    );
+    cmd(&mut c, &["SET", "during", "rewrite"]);
+    assert!(wait_for(Duration::from_secs(30), || {
+        info_field(&mut c, "aof_rewrite_in_progress") == "0"
+            && info_field(&mut c, "aof_rewrites") == "1"
+    }));
+    let before = contents(&mut c);
+    let dir = s.kill9();
+    let aofdir = dir.path().join("appendonlydir");
+    let manifest = std::fs::read_to_string(aofdir.join("appendonly.aof.manifest")).unwrap();
+    assert!(
+        manifest.contains("appendonly.aof.2.base.rdb seq 2 type b"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("appendonly.aof.2.incr.aof seq 2 type i"),
+        "{manifest}"
+    );
+    assert!(!aofdir.join("appendonly.aof.1.incr.aof").exists());
+    let s = TestServer::start_in(dir, &args);
+    let mut c = s.conn();
+    assert_same(&before, &contents(&mut c));
+}
+
+/// Counts acknowledged INCRs while the server is SIGKILLed; after each restart the counter
+/// is at least the number acknowledged.
+#[test]
+fn appendfsync_always_loses_no_acknowledged_write_across_sigkill() {
+    let args = [
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--save",
+        "",
+    ];
+    let mut dir = tempfile::tempdir().unwrap();
+    let mut acked: i64 = 0;
+    for round in 0..4 {
+        let s = TestServer::start_in(dir, &args);
+        let addr = s.addr;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let st = stop.clone();
+        let worker = std::thread::spawn(move || {
+            let mut c = redis::Client::open(format!("redis://{addr}/"))
+                .unwrap()
+                .get_connection()
+                .unwrap();
+            let mut last = 0i64;
+            while !st.load(std::sync::atomic::Ordering::Relaxed) {
+                match redis::cmd("INCR").arg("n").query::<i64>(&mut c) {
+                    Ok(v) => last = v,
+                    Err(_) => break,
+                }
+            }
+            last
+        });
+        std::thread::sleep(Duration::from_millis(300 + 100 * round));
+        dir = s.kill9();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let got = worker.join().unwrap();
+        assert!(
+            got >= acked,
+            "round {round}: the counter went back from {acked} to {got}"
+        );
+        acked = got;
+        let s = TestServer::start_in(dir, &args);
+        let mut c = s.conn();
+        let v: i64 = redis::cmd("GET").arg("n").query(&mut c).unwrap();
+        assert!(
+            v >= acked,
+            "round {round}: acknowledged {acked}, found {v} after restart"
+        );
+        dir = s.kill9();
+    }
+    assert!(acked > 100, "too few writes to mean anything: {acked}");
+}
+
+#[test]
+fn everysec_loses_at_most_about_two_seconds() {
+    let args = [
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--save",
+        "",
+    ];
+    let s = TestServer::start_with(&args);
+    let mut c = s.conn();
+    let start = Instant::now();
+    let mut acked = 0i64;
+    while start.elapsed() < Duration::from_millis(2500) {
+        acked = redis::cmd("INCR").arg("n").query(&mut c).unwrap();
+    }
+    let rate = acked as f64 / start.elapsed().as_secs_f64();
+    let dir = s.kill9();
+    let s = TestServer::start_in(dir, &args);
+    let mut c = s.conn();
+    let v: i64 = redis::cmd("GET")
+        .arg("n")
+        .query::<Option<i64>>(&mut c)
+        .unwrap()
+        .unwrap_or(0);
+    let lost = acked - v;
+    assert!(
+        lost as f64 <= rate * 2.5,
+        "lost {lost} writes at {rate:.0}/s"
+    );
+}
+
+fn aof_incr(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join("appendonlydir/appendonly.aof.1.incr.aof")
+}
+
+/// Runs the binary expecting it to refuse to start; returns its stderr.
+fn refuses_to_start(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_rill-server"))
+        .args([
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--kafka-port",
+            "0",
+            "--dir",
+        ])
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "started despite a damaged file");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn torn_aof_tail_is_cut_and_corruption_refuses_start() {
+    let args = ["--appendonly", "yes", "--save", ""];
+    let s = TestServer::start_with(&args);
+    let mut c = s.conn();
+    for i in 0..50 {
+        cmd(&mut c, &["SET", &format!("k{i}"), "v"]);
+    }
+    let dir = s.kill9();
+    let incr = aof_incr(dir.path());
+    let good_len = std::fs::metadata(&incr).unwrap().len();
+    // A torn last command: cut with a warning, everything before kept.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&incr)
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"*3\r\n$3\r\nSET\r\n$2\r\nzz").unwrap();
+    drop(f);
+    let s = TestServer::start_in(dir, &args);
+    let mut c = s.conn();
+    assert_eq!(cmd(&mut c, &["DBSIZE"]), Value::Int(50));
+    assert_eq!(std::fs::metadata(&incr).unwrap().len(), good_len);
+    let dir = s.kill9();
+    // With aof-load-truncated no the same damage refuses start-up.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&incr)
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"*3\r\n$3\r\nSET").unwrap();
+    drop(f);
+    let err = refuses_to_start(
+        dir.path(),
+        &["--appendonly", "yes", "--aof-load-truncated", "no"],
+    );
+    assert!(err.contains("appendonly.aof.1.incr.aof"), "{err}");
+    // A flipped byte in the middle: refused, naming the file and offset.
+    let mut bytes = std::fs::read(&incr).unwrap();
+    bytes.truncate(good_len as usize);
+    let mid = bytes.len() / 2;
+    let at = (mid..bytes.len()).find(|&i| bytes[i] == b'$').unwrap();
+    bytes[at] = b'#';
+    std::fs::write(&incr, &bytes).unwrap();
+    let err = refuses_to_start(dir.path(), &["--appendonly", "yes"]);
+    assert!(
+        err.contains("appendonly.aof.1.incr.aof") && err.contains(&format!("offset {at}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_flipped_byte_in_the_rdb_refuses_start() {
+    let s = TestServer::start_with(&["--save", ""]);
+    let mut c = s.conn();
+    cmd(&mut c, &["DEBUG", "POPULATE", "1000"]);
+    cmd(&mut c, &["SAVE"]);
+    let dir = s.kill9();
+    let path = dir.path().join("dump.rdb");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x5a;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = refuses_to_start(dir.path(), &[]);
+    assert!(!err.is_empty());
+}
+
+#[test]
+fn failing_disk_refuses_writes_with_misconf() {
+    // BGSAVE into a directory that vanished: the save fails and, with a save rule,
+    // writes are refused until a save succeeds again.
+    let s = TestServer::start_with(&["--save", "3600 1"]);
+    let mut c = s.conn();
+    cmd(&mut c, &["SET", "kept", "1"]);
+    let gone = tempfile::tempdir().unwrap();
+    let gone_path = gone.path().to_path_buf();
+    cmd(
+        &mut c,
+        &["CONFIG", "SET", "dir", gone_path.to_str().unwrap()],
+    );
+    drop(gone);
+    cmd(&mut c, &["BGSAVE"]);
+    assert!(wait_for(Duration::from_secs(10), || {
+        info_field(&mut c, "rdb_last_bgsave_status") == "err"
+    }));
+    let e = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert!(e.to_string().contains("MISCONF"), "{e}");
+    assert_eq!(
+        cmd(&mut c, &["GET", "kept"]),
+        Value::BulkString(b"1".to_vec())
+    );
+    std::fs::create_dir_all(&gone_path).unwrap();
+    cmd(&mut c, &["BGSAVE"]);
+    assert!(wait_for(Duration::from_secs(10), || {
+        info_field(&mut c, "rdb_last_bgsave_status") == "ok"
+    }));
+    assert_eq!(cmd(&mut c, &["SET", "k", "v"]), Value::Okay);
+    std::fs::remove_dir_all(&gone_path).unwrap();
+
+    // An AOF that cannot be written (its next incr file is /dev/full): -MISCONF.
+    let s = TestServer::start_with(&["--appendonly", "yes", "--save", ""]);
+    let mut c = s.conn();
+    cmd(&mut c, &["SET", "kept", "1"]);
+    let next = s.dir.path().join("appendonlydir/appendonly.aof.2.incr.aof");
+    std::os::unix::fs::symlink("/dev/full", &next).unwrap();
+    cmd(&mut c, &["BGREWRITEAOF"]);
+    let _ = redis::cmd("SET").arg("a").arg("b").query::<()>(&mut c);
+    assert!(wait_for(Duration::from_secs(10), || {
+        info_field(&mut c, "aof_last_write_status") == "err"
+    }));
+    let e = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("MISCONF Errors writing to the AOF file"),
+        "{e}"
+    );
+    assert_eq!(
+        cmd(&mut c, &["GET", "kept"]),
+        Value::BulkString(b"1".to_vec())
+    );
+}
