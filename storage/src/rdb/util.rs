@@ -43,6 +43,16 @@ pub fn d2string(v: f64) -> String {
     fmt_g17(v)
 }
 
+/// Redis's `double2ll`: `Some` for an integral value within +-LLONG_MAX/2.
+pub fn double2ll(d: f64) -> Option<i64> {
+    const LIM: f64 = (i64::MAX / 2) as f64;
+    if !(-LIM..=LIM).contains(&d) {
+        return None;
+    }
+    let ll = d as i64;
+    (ll as f64 == d).then_some(ll)
+}
+
 /// C's `printf("%.17g", v)` for a finite `v`.
 pub fn fmt_g17(v: f64) -> String {
     const P: i32 = 17;

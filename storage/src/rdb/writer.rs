@@ -3,7 +3,7 @@ use super::crc64::{crc64, Crc64};
 use super::listpack::{self, Builder};
 use super::lzf;
 use super::reader::*;
-use super::util::{d2string, string2ll};
+use super::util::{d2string, double2ll, string2ll};
 use super::ziplist::encode_intset;
 use super::*;
 use std::cmp::Ordering;
@@ -278,7 +278,11 @@ fn put_object(buf: &mut Vec<u8>, value: &Value<'_>, o: &WriteOptions) -> u8 {
                 let mut lp = Builder::new();
                 for (m, s) in &sorted {
                     lp.push_str(m);
-                    lp.push_str(d2string(*s).as_bytes());
+                    // zzlInsertAt: integral scores as listpack integers (double2ll).
+                    match double2ll(*s) {
+                        Some(v) => lp.push_int(v),
+                        None => lp.push_str(d2string(*s).as_bytes()),
+                    }
                 }
                 put_string(buf, &lp.finish(), c);
                 T_ZSET_LISTPACK
@@ -303,24 +307,15 @@ const PACKED_THRESHOLD: usize = 1 << 30;
 const SIZE_SAFETY_LIMIT: usize = 8192;
 const OPTIMIZATION_LEVEL: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 
-/// _quicklistNodeAllowInsert as in Redis 7.0.
+/// _quicklistNodeAllowInsert as in Redis 7.0.15: the node's listpack bytes plus the
+/// element plus a fixed 8-byte overestimate, against the fill's size or count limit.
 fn allow_insert(node_sz: usize, count: usize, fill: i64, sz: usize) -> bool {
-    let mut overhead = if sz < 254 { 1 } else { 5 };
-    overhead += if sz < 64 {
-        1
-    } else if sz < 16384 {
-        2
+    const SIZE_ESTIMATE_OVERHEAD: usize = 8;
+    let new_sz = node_sz + sz + SIZE_ESTIMATE_OVERHEAD;
+    if fill < 0 {
+        new_sz <= OPTIMIZATION_LEVEL[((-fill - 1) as usize).min(OPTIMIZATION_LEVEL.len() - 1)]
     } else {
-        5
-    };
-    let new_sz = node_sz + sz + overhead;
-    let meets_opt = fill < 0 && new_sz <= OPTIMIZATION_LEVEL[((-fill - 1) as usize).min(4)];
-    if meets_opt {
-        true
-    } else if new_sz > SIZE_SAFETY_LIMIT {
-        false
-    } else {
-        (count as i64) < fill
+        new_sz <= SIZE_SAFETY_LIMIT && (count as i64) < fill
     }
 }
 
