@@ -35,8 +35,8 @@ pub enum Item {
 pub(crate) const OP_FUNCTION_PRE_GA: u8 = 0xF6;
 pub(crate) const OP_FUNCTION2: u8 = 0xF5;
 pub(crate) const OP_MODULE_AUX: u8 = 0xF7;
-pub(crate) const OP_IDLE: u8 = 0xF9;
-pub(crate) const OP_FREQ: u8 = 0xF8;
+pub(crate) const OP_IDLE: u8 = 0xF8;
+pub(crate) const OP_FREQ: u8 = 0xF9;
 pub(crate) const OP_AUX: u8 = 0xFA;
 pub(crate) const OP_RESIZEDB: u8 = 0xFB;
 pub(crate) const OP_EXPIRETIME_MS: u8 = 0xFC;
