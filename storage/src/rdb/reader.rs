@@ -733,3 +733,227 @@ pub fn decode_dump(payload: &[u8]) -> Result<Value<'static>, Error> {
     }
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::writer::{put_len, put_string};
+    use super::*;
+    use crate::rdb::listpack::Builder;
+
+    fn dump(t: u8, body: &[u8]) -> Vec<u8> {
+        let mut p = vec![t];
+        p.extend_from_slice(body);
+        p.extend_from_slice(&RDB_VERSION.to_le_bytes());
+        let crc = crc64(0, &p);
+        p.extend_from_slice(&crc.to_le_bytes());
+        p
+    }
+
+    fn s(x: &str) -> Blob<'static> {
+        Cow::Owned(x.as_bytes().to_vec())
+    }
+
+    /// A ziplist of small strings (< 64 bytes) and 13-bit-or-less ints, per ziplist.c.
+    fn ziplist(items: &[&str]) -> Vec<u8> {
+        let mut z = vec![0u8; 10];
+        let (mut prev, mut tail) = (0usize, 10usize);
+        for it in items {
+            tail = z.len();
+            let start = z.len();
+            z.push(prev as u8);
+            match it.parse::<i16>() {
+                Ok(v) if (0..=12).contains(&v) => z.push(0xF1 + v as u8),
+                Ok(v) => {
+                    z.push(0xC0);
+                    z.extend_from_slice(&v.to_le_bytes());
+                }
+                Err(_) => {
+                    z.push(it.len() as u8);
+                    z.extend_from_slice(it.as_bytes());
+                }
+            }
+            prev = z.len() - start;
+        }
+        z.push(0xFF);
+        let n = z.len() as u32;
+        z[0..4].copy_from_slice(&n.to_le_bytes());
+        z[4..8].copy_from_slice(&(tail as u32).to_le_bytes());
+        z[8..10].copy_from_slice(&(items.len() as u16).to_le_bytes());
+        z
+    }
+
+    fn blob(b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_string(&mut out, b, false);
+        out
+    }
+
+    #[test]
+    fn legacy_encodings() {
+        // RDB_TYPE_LIST (linked list), RDB_TYPE_ZSET (string scores), RDB_TYPE_HASH.
+        let mut body = vec![2];
+        body.extend(blob(b"a"));
+        body.extend(blob(b"12"));
+        assert_eq!(
+            decode_dump(&dump(T_LIST, &body)).unwrap(),
+            Value::List(vec![s("a"), s("12")])
+        );
+        let mut body = vec![3];
+        body.extend(blob(b"a"));
+        body.extend([3, b'1', b'.', b'5']);
+        body.extend(blob(b"b"));
+        body.push(254);
+        body.extend(blob(b"c"));
+        body.push(255);
+        assert_eq!(
+            decode_dump(&dump(T_ZSET, &body)).unwrap(),
+            Value::ZSet(vec![
+                (s("a"), 1.5),
+                (s("b"), f64::INFINITY),
+                (s("c"), f64::NEG_INFINITY)
+            ])
+        );
+        let zl = ziplist(&["a", "1", "bb", "300"]);
+        assert_eq!(
+            decode_dump(&dump(T_LIST_ZIPLIST, &blob(&zl))).unwrap(),
+            Value::List(vec![s("a"), s("1"), s("bb"), s("300")])
+        );
+        assert_eq!(
+            decode_dump(&dump(T_HASH_ZIPLIST, &blob(&zl))).unwrap(),
+            Value::Hash(vec![(s("a"), s("1")), (s("bb"), s("300"))])
+        );
+        let zz = ziplist(&["m", "2", "n", "2.5"]);
+        assert_eq!(
+            decode_dump(&dump(T_ZSET_ZIPLIST, &blob(&zz))).unwrap(),
+            Value::ZSet(vec![(s("m"), 2.0), (s("n"), 2.5)])
+        );
+        let mut body = vec![2];
+        body.extend(blob(&zl));
+        body.extend(blob(&ziplist(&["x"])));
+        assert_eq!(
+            decode_dump(&dump(T_LIST_QUICKLIST, &body)).unwrap(),
+            Value::List(vec![s("a"), s("1"), s("bb"), s("300"), s("x")])
+        );
+        let zm = [1u8, 1, b'f', 2, 0, b'v', b'1', 0xff];
+        assert_eq!(
+            decode_dump(&dump(T_HASH_ZIPMAP, &blob(&zm))).unwrap(),
+            Value::Hash(vec![(s("f"), s("v1"))])
+        );
+        let mut lp = Builder::new();
+        lp.push_str(b"x");
+        lp.push_str(b"7");
+        assert_eq!(
+            decode_dump(&dump(T_SET_LISTPACK, &blob(&lp.finish()))).unwrap(),
+            Value::Set(vec![s("x"), s("7")])
+        );
+        // A quicklist 2 plain node.
+        let mut body = vec![1, 1];
+        body.extend(blob(b"plain"));
+        assert_eq!(
+            decode_dump(&dump(T_LIST_QUICKLIST_2, &body)).unwrap(),
+            Value::List(vec![s("plain")])
+        );
+        assert!(decode_dump(&dump(6, &[])).is_err());
+        assert!(decode_dump(&dump(7, &[])).is_err());
+        assert!(decode_dump(&dump(99, &[])).is_err());
+    }
+
+    /// A one-node stream body of type `t` with one group, PEL entry and consumer.
+    fn stream_body(t: u8) -> Vec<u8> {
+        // Master entry: 1 live, 1 deleted, fields [a]; then 5-1 and the tombstone 5-2.
+        let mut lp = Builder::new();
+        for v in [1i64, 1, 1] {
+            lp.push_int(v);
+        }
+        lp.push_str(b"a");
+        lp.push_int(0);
+        for (flags, seq, val) in [(0, 0, b"1"), (STREAM_ITEM_FLAG_DELETED, 1, b"2")] {
+            lp.push_int(STREAM_ITEM_FLAG_SAMEFIELDS | flags);
+            lp.push_int(0);
+            lp.push_int(seq);
+            lp.push_str(val);
+            lp.push_int(4);
+        }
+        let mut b = vec![1];
+        let mut key = [0u8; 16];
+        key[7] = 5;
+        key[15] = 1;
+        b.extend(blob(&key));
+        b.extend(blob(&lp.finish()));
+        put_len(&mut b, 1); // length
+        put_len(&mut b, 5);
+        put_len(&mut b, 2); // last id
+        if t >= T_STREAM_LISTPACKS_2 {
+            put_len(&mut b, 5);
+            put_len(&mut b, 1); // first id
+            put_len(&mut b, 5);
+            put_len(&mut b, 2); // max deleted
+            put_len(&mut b, 2); // entries added
+        }
+        put_len(&mut b, 1); // groups
+        b.extend(blob(b"g"));
+        put_len(&mut b, 5);
+        put_len(&mut b, 1);
+        if t >= T_STREAM_LISTPACKS_2 {
+            put_len(&mut b, 1);
+        }
+        put_len(&mut b, 1); // PEL
+        b.extend_from_slice(&key[..15]);
+        b.push(1);
+        b.extend_from_slice(&77i64.to_le_bytes());
+        put_len(&mut b, 2);
+        put_len(&mut b, 1); // consumers
+        b.extend(blob(b"c"));
+        b.extend_from_slice(&88i64.to_le_bytes());
+        if t >= T_STREAM_LISTPACKS_3 {
+            b.extend_from_slice(&99i64.to_le_bytes());
+        }
+        put_len(&mut b, 1);
+        b.extend_from_slice(&key[..15]);
+        b.push(1);
+        b
+    }
+
+    #[test]
+    fn stream_types_15_19_21() {
+        for t in [
+            T_STREAM_LISTPACKS,
+            T_STREAM_LISTPACKS_2,
+            T_STREAM_LISTPACKS_3,
+        ] {
+            let Value::Stream(st) = decode_dump(&dump(t, &stream_body(t))).unwrap() else {
+                panic!("stream")
+            };
+            let id = |ms, seq| StreamId { ms, seq };
+            assert_eq!(
+                st.entries,
+                vec![StreamEntry {
+                    id: id(5, 1),
+                    fields: vec![(s("a"), s("1"))]
+                }]
+            );
+            assert_eq!(
+                (st.length, st.last_id, st.first_id),
+                (1, id(5, 2), id(5, 1))
+            );
+            let g = &st.groups[0];
+            assert_eq!(g.entries_read, if t == T_STREAM_LISTPACKS { -1 } else { 1 });
+            assert_eq!(
+                g.pel,
+                vec![PendingEntry {
+                    id: id(5, 1),
+                    delivery_time: 77,
+                    delivery_count: 2
+                }]
+            );
+            assert_eq!(
+                g.consumers,
+                vec![Consumer {
+                    name: s("c"),
+                    seen_time: 88,
+                    pel: vec![id(5, 1)]
+                }]
+            );
+        }
+    }
+}
