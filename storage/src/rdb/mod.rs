@@ -7,8 +7,12 @@
 use std::borrow::Cow;
 
 pub mod crc64;
+mod listpack;
+mod lzf;
 mod reader;
+mod util;
 mod writer;
+mod ziplist;
 
 pub use reader::{decode_dump, Item, RdbReader};
 pub use writer::{encode_dump, RdbWriter, WriteOptions};
