@@ -47,6 +47,7 @@ const ENABLED: &[&str] = &[
     "blocking",
     "command",
     "config",
+    "dump",
     "errors",
     "hashes",
     "keys",

@@ -10,6 +10,7 @@ mod command;
 mod compat;
 mod config;
 mod connection;
+mod dump;
 mod embed;
 mod hash;
 mod keys;

@@ -8,6 +8,7 @@ pub mod args;
 pub mod command;
 pub mod config;
 pub mod connection;
+pub mod dump;
 pub mod hash;
 pub mod keys;
 pub mod list;
@@ -213,6 +214,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         config::COMMANDS,
         command::COMMANDS,
         keys::COMMANDS,
+        dump::COMMANDS,
         string::COMMANDS,
         list::COMMANDS,
         set::COMMANDS,
