@@ -257,7 +257,15 @@ fn hincrbyfloat(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     ctx.db().signal_modified(key);
     ctx.notify(NOTIFY_HASH, "hincrbyfloat", key);
     ctx.dirty(1);
-    Ok(Reply::Bulk(Bytes::from(new)))
+    // hincrbyfloatCommand: `HSET key field <new>`, so float formatting cannot differ.
+    let new = Bytes::from(new);
+    ctx.propagate_as(vec![
+        Bytes::from_static(b"HSET"),
+        key.clone(),
+        argv[2].clone(),
+        new.clone(),
+    ]);
+    Ok(Reply::Bulk(new))
 }
 
 /// ```text

@@ -360,13 +360,32 @@ fn expire_generic(ctx: &mut Ctx, argv: &[Bytes], relative: bool, seconds: bool) 
     if when <= now && !db.no_lazy_delete {
         db.remove(key);
         ctx.dirty(1);
+        propagate_expired_deletion(ctx, key);
         ctx.notify(NOTIFY_GENERIC, "del", key);
     } else {
         db.set_expire(key, when);
         ctx.dirty(1);
+        // Redis rewrites argv[0] and argv[2] only: the NX/XX/GT/LT flags stay.
+        if relative || seconds {
+            let mut v = argv.to_vec();
+            v[0] = Bytes::from_static(b"PEXPIREAT");
+            v[2] = Bytes::from(itoa::Buffer::new().format(when).to_owned());
+            ctx.propagate_as(v);
+        }
         ctx.notify(NOTIFY_GENERIC, "expire", key);
     }
     Ok(Reply::Int(1))
+}
+
+/// An expiry already in the past deleted `key`: the command propagates as `DEL key`, or
+/// `UNLINK key` under lazyfree-lazy-expire (expireGenericCommand, getexCommand).
+pub(crate) fn propagate_expired_deletion(ctx: &mut Ctx, key: &[u8]) {
+    let cmd: &'static [u8] = if ctx.config.get_bool("lazyfree-lazy-expire") {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    };
+    ctx.propagate_as(vec![Bytes::from_static(cmd), Bytes::copy_from_slice(key)]);
 }
 
 fn expire(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {

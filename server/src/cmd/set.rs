@@ -169,6 +169,14 @@ fn spop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         }
         ctx.db().signal_modified(key);
         ctx.dirty(1);
+        // spopCommand: replicated as `SREM key <member>`.
+        if let Some(m) = &v {
+            ctx.propagate_as(vec![
+                Bytes::from_static(b"SREM"),
+                key.clone(),
+                Bytes::copy_from_slice(m),
+            ]);
+        }
         return Ok(v.as_ref().map(bulk).unwrap_or(Reply::Null));
     }
     let count = positive_arg(&argv[2], "value is out of range, must be positive")
@@ -186,13 +194,26 @@ fn spop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         ctx.db().remove(key);
         ctx.notify(NOTIFY_GENERIC, "del", key);
         ctx.dirty(1);
+        // spopWithCountCommand, whole set: replicated as DEL.
+        ctx.propagate_as(vec![Bytes::from_static(b"DEL"), key.clone()]);
         return Ok(reply);
     }
     let mut out = Vec::with_capacity(count as usize);
+    let mut popped = Vec::with_capacity(count as usize);
     for _ in 0..count {
         if let Some(m) = pop_random(s, &mut rng) {
             out.push(bulk(&m));
+            popped.push(m);
         }
+    }
+    // spopWithCountCommand: one `SREM key <member>` per popped member (alsoPropagate),
+    // the SPOP itself is not propagated.
+    for m in &popped {
+        ctx.propagate_as(vec![
+            Bytes::from_static(b"SREM"),
+            key.clone(),
+            Bytes::copy_from_slice(m),
+        ]);
     }
     ctx.notify(NOTIFY_SET, "spop", key);
     ctx.db().signal_modified(key);

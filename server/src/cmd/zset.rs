@@ -883,6 +883,11 @@ fn zremrangebylex(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 // ---------------------------------------------------------------------------------------
 // ZPOPMIN / ZPOPMAX / ZMPOP
 
+/// `ZPOPMIN` or `ZPOPMAX`, what the blocking and multi-key pops propagate as.
+fn zpop_name(max: bool) -> Bytes {
+    Bytes::from_static(if max { b"ZPOPMAX" } else { b"ZPOPMIN" })
+}
+
 /// Redis's genericZpopCommand. `count` -1 means a plain single pop.
 fn zpop_generic(
     ctx: &mut Ctx,
@@ -928,6 +933,14 @@ fn zpop_generic(
     ctx.db().signal_modified(key);
     delete_if_empty(ctx, key);
     ctx.dirty(n as u64);
+    if emitkey {
+        // genericZpopCommand: ZMPOP/BZMPOP propagate as `ZPOPMIN|ZPOPMAX key <popped>`.
+        ctx.propagate_as(vec![
+            zpop_name(max),
+            key.clone(),
+            Bytes::copy_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+        ]);
+    }
     Ok(if emitkey {
         Reply::Array(vec![Reply::bulk_slice(key), Reply::Array(items)])
     } else {
@@ -1026,6 +1039,8 @@ fn bzpop_minmax(ctx: &mut Ctx, argv: &[Bytes], max: bool) -> CmdResult {
         let r = zpop_generic(ctx, std::slice::from_ref(key), max, false, -1, false, false)?;
         if let Reply::Array(items) = r {
             if !items.is_empty() {
+                // blockingGenericZpopCommand: replicated as ZPOPMIN/ZPOPMAX key.
+                ctx.propagate_as(vec![zpop_name(max), key.clone()]);
                 let mut out = Vec::with_capacity(items.len() + 1);
                 out.push(Reply::Bulk(key.clone()));
                 out.extend(items);
