@@ -767,3 +767,35 @@ mod tests {
         }
     }
 }
+
+/// What the hash commands propagate, checked against redis-server 7.0.15's AOF.
+#[cfg(test)]
+mod propagation_tests {
+    use crate::cmd::testkit::TestDb;
+
+    #[test]
+    fn hincrbyfloat_becomes_hset_and_noops_propagate_nothing() {
+        let mut t = TestDb::new().propagating();
+        for c in [
+            &["hincrbyfloat", "h", "f", "2.50"][..],
+            &["hincrbyfloat", "h", "f", "1e3"],
+            &["hset", "h", "g", "v"],
+            &["hset", "h", "g", "v"],
+            &["hsetnx", "h", "g", "v"],
+            &["hdel", "h", "nof"],
+            &["hincrby", "h", "n", "0"],
+        ] {
+            t.run(c);
+        }
+        assert_eq!(
+            t.take_propagated(),
+            [
+                "HSET h f 2.5",
+                "HSET h f 1002.5",
+                "hset h g v",
+                "hset h g v",
+                "hincrby h n 0"
+            ]
+        );
+    }
+}

@@ -1127,3 +1127,63 @@ mod tests {
         }
     }
 }
+
+/// What the list commands propagate, checked against redis-server 7.0.15's AOF.
+#[cfg(test)]
+mod propagation_tests {
+    use crate::cmd::testkit::TestDb;
+
+    #[test]
+    fn blocking_and_multi_key_pops_propagate_as_plain_pops() {
+        let mut t = TestDb::new().propagating();
+        for c in [
+            &["rpush", "l", "a", "b", "c", "d", "e"][..],
+            &["blpop", "nokey", "l", "0"],
+            &["brpop", "l", "0"],
+            &["blmove", "l", "l2", "left", "right", "0"],
+            &["brpoplpush", "l", "l2", "0"],
+            &["blmpop", "0", "2", "x", "l", "left", "count", "5"],
+            &["lmpop", "1", "l2", "right", "count", "1"],
+            &["lmpop", "1", "l2", "left"],
+            &["lmpop", "1", "nokey", "left"],
+            &["lpush", "l3", "x"],
+            &["lpop", "l3", "5"],
+            &["lpop", "l3"],
+            &["lpushx", "l3", "y"],
+            &["rpush", "l", "a"],
+            &["ltrim", "l", "0", "-1"],
+            &["lrem", "l", "0", "zz"],
+            &["linsert", "l", "before", "zz", "y"],
+            &["lset", "l", "0", "b"],
+        ] {
+            t.run(c);
+        }
+        assert_eq!(
+            t.take_propagated(),
+            [
+                "rpush l a b c d e",
+                "LPOP l",
+                "RPOP l",
+                "LMOVE l l2 left right",
+                "RPOPLPUSH l l2",
+                "LPOP l 1",
+                "RPOP l2 1",
+                "LPOP l2 1",
+                "lpush l3 x",
+                "lpop l3 5",
+                "rpush l a",
+                "lset l 0 b",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_blocking_pop_that_blocks_propagates_nothing() {
+        let mut t = TestDb::new().propagating();
+        t.run(&["blpop", "nokey", "0"]);
+        t.client.blocked = None;
+        t.run(&["blmove", "nokey", "l2", "left", "right", "0"]);
+        t.client.blocked = None;
+        assert!(t.take_propagated().is_empty());
+    }
+}

@@ -974,3 +974,56 @@ mod tests {
         }
     }
 }
+
+/// What the set commands propagate, checked against redis-server 7.0.15's AOF.
+#[cfg(test)]
+mod propagation_tests {
+    use crate::cmd::testkit::TestDb;
+    use rill_protocol::Reply;
+
+    fn members(r: Reply) -> Vec<String> {
+        match r {
+            Reply::Bulk(b) => vec![String::from_utf8_lossy(&b).into_owned()],
+            Reply::Set(v) | Reply::Array(v) => v.into_iter().flat_map(members).collect(),
+            _ => vec![],
+        }
+    }
+
+    #[test]
+    fn spop_propagates_srem_per_member_or_del() {
+        let mut t = TestDb::new().propagating();
+        t.run(&["sadd", "s", "a", "b", "c", "d", "e", "f", "g", "h"]);
+        let one = members(t.run(&["spop", "s"]));
+        let two = members(t.run(&["spop", "s", "2"]));
+        t.run(&["spop", "s", "0"]);
+        t.run(&["spop", "nokey", "3"]);
+        let mut want = vec!["sadd s a b c d e f g h".to_string()];
+        want.extend(one.iter().chain(&two).map(|m| format!("SREM s {m}")));
+        assert_eq!(t.take_propagated(), want);
+        t.run(&["spop", "s", "100"]);
+        t.run(&["sadd", "s2", "a"]);
+        t.run(&["spop", "s2"]);
+        assert_eq!(t.take_propagated(), ["DEL s", "sadd s2 a", "SREM s2 a"]);
+    }
+
+    #[test]
+    fn unchanged_set_writes_propagate_nothing() {
+        let mut t = TestDb::new().propagating();
+        for c in [
+            &["sadd", "st", "a"][..],
+            &["sadd", "st", "a"],
+            &["srem", "st", "zz"],
+            &["smove", "st", "st", "a"],
+            &["smove", "st", "st2", "nob"],
+            &["sinterstore", "dst", "nokey"],
+            &["sunionstore", "dst", "st"],
+            &["sinterstore", "dst", "nokey"],
+        ] {
+            t.run(c);
+        }
+        assert_eq!(
+            t.take_propagated(),
+            ["sadd st a", "sunionstore dst st", "sinterstore dst nokey"]
+        );
+    }
+}

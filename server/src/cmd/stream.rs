@@ -1977,3 +1977,242 @@ mod tests {
         );
     }
 }
+
+/// What the stream commands propagate, checked against redis-server 7.0.15's AOF.
+#[cfg(test)]
+mod propagation_tests {
+    use crate::cmd::testkit::TestDb;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn db() -> TestDb {
+        let mut t = TestDb::new().propagating();
+        t.now_ms = NOW;
+        t
+    }
+
+    fn run(t: &mut TestDb, cmds: &[&[&str]]) -> Vec<String> {
+        for c in cmds {
+            t.run(c);
+        }
+        t.take_propagated()
+    }
+
+    #[test]
+    fn xadd_propagates_the_actual_id_and_exact_trims() {
+        let mut t = db();
+        let got = run(
+            &mut t,
+            &[
+                &["xadd", "s", "*", "a", "1"],
+                &["xadd", "s", "5-*", "a", "1"],
+                &["xadd", "s", "1700000000000-*", "a", "1"],
+                &["xadd", "s", "99999999999999-1", "a", "1"],
+                &["xadd", "s", "maxlen", "~", "10", "*", "b", "2"],
+                &["xadd", "s", "minid", "~", "0", "*", "b", "2"],
+                &["xadd", "s", "maxlen", "=", "3", "*", "c", "3"],
+                &[
+                    "xadd",
+                    "s",
+                    "nomkstream",
+                    "maxlen",
+                    "~",
+                    "2",
+                    "limit",
+                    "50",
+                    "*",
+                    "d",
+                    "4",
+                ],
+                &["xtrim", "s", "maxlen", "~", "1"],
+                &["xtrim", "s", "maxlen", "1"],
+                &["xtrim", "s", "maxlen", "10"],
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "xadd s 1700000000000-0 a 1",
+                "xadd s 1700000000000-1 a 1",
+                "xadd s 99999999999999-1 a 1",
+                "xadd s maxlen = 4 99999999999999-2 b 2",
+                "xadd s minid = 1700000000000-0 99999999999999-3 b 2",
+                "xadd s maxlen = 3 99999999999999-4 c 3",
+                "xadd s nomkstream maxlen = 4 limit 50 99999999999999-5 d 4",
+                "xtrim s maxlen 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn approximate_trims_that_remove_nodes() {
+        let mut t = db();
+        for i in 1..=250 {
+            t.run(&["xadd", "t", &format!("1-{i}"), "a", "1"]);
+        }
+        t.take_propagated();
+        let got = run(
+            &mut t,
+            &[
+                &["xtrim", "t", "maxlen", "~", "10"],
+                &["xtrim", "t", "minid", "~", "1-240"],
+                &[
+                    "xadd", "t", "maxlen", "~", "0", "limit", "10", "1-251", "a", "1",
+                ],
+                &["xadd", "t", "minid", "~", "1-251", "1-252", "a", "1"],
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "xtrim t maxlen = 50",
+                "xadd t maxlen = 51 limit 10 1-251 a 1",
+                "xadd t minid = 1-201 1-252 a 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn xreadgroup_propagates_xclaims_or_noack_group_moves() {
+        let mut t = db();
+        let got = run(
+            &mut t,
+            &[
+                &["xadd", "s2", "1-1", "a", "1"],
+                &["xadd", "s2", "1-2", "a", "2"],
+                &["xgroup", "create", "s2", "g", "0"],
+                &[
+                    "xreadgroup",
+                    "group",
+                    "g",
+                    "alice",
+                    "count",
+                    "1",
+                    "streams",
+                    "s2",
+                    ">",
+                ],
+                &["xreadgroup", "group", "g", "bob", "streams", "s2", ">"],
+                &[
+                    "xreadgroup",
+                    "group",
+                    "g",
+                    "bob",
+                    "noack",
+                    "streams",
+                    "s2",
+                    ">",
+                ],
+                &["xreadgroup", "group", "g", "frank", "streams", "s2", ">"],
+                &["xadd", "s2", "1-3", "a", "3"],
+                &[
+                    "xreadgroup",
+                    "group",
+                    "g",
+                    "carl",
+                    "noack",
+                    "streams",
+                    "s2",
+                    ">",
+                ],
+                &["xreadgroup", "group", "g", "alice", "streams", "s2", "0"],
+                &["xreadgroup", "group", "g", "newc", "streams", "s2", "0"],
+                &[
+                    "xreadgroup",
+                    "group",
+                    "g",
+                    "eve2",
+                    "noack",
+                    "streams",
+                    "s2",
+                    "0",
+                ],
+                &["xgroup", "createconsumer", "s2", "g", "dave"],
+                &["xgroup", "createconsumer", "s2", "g", "dave"],
+                &["xgroup", "delconsumer", "s2", "g", "nobody"],
+                &["xgroup", "delconsumer", "s2", "g", "dave"],
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "xadd s2 1-1 a 1",
+                "xadd s2 1-2 a 2",
+                "xgroup create s2 g 0",
+                "XCLAIM s2 g alice 0 1-1 TIME 1700000000000 RETRYCOUNT 1 FORCE JUSTID LASTID 1-1",
+                "XCLAIM s2 g bob 0 1-2 TIME 1700000000000 RETRYCOUNT 1 FORCE JUSTID LASTID 1-2",
+                "xadd s2 1-3 a 3",
+                "XGROUP CREATECONSUMER s2 g carl",
+                "XGROUP SETID s2 g 1-3 ENTRIESREAD 3",
+                "XGROUP CREATECONSUMER s2 g eve2",
+                "xgroup createconsumer s2 g dave",
+                "xgroup delconsumer s2 g dave",
+            ]
+        );
+    }
+
+    #[test]
+    fn xclaim_and_xautoclaim_propagate_xclaim_forms() {
+        let mut t = db();
+        let got = run(
+            &mut t,
+            &[
+                &["xadd", "s", "1-1", "a", "1"],
+                &["xadd", "s", "1-2", "a", "2"],
+                &["xadd", "s", "1-3", "a", "3"],
+                &["xgroup", "create", "s", "g", "0"],
+                &["xreadgroup", "group", "g", "eve", "streams", "s", ">"],
+            ],
+        );
+        assert_eq!(got.len(), 7);
+        t.now_ms += 1000;
+        let got = run(
+            &mut t,
+            &[
+                &["xdel", "s", "1-2"],
+                &["xclaim", "s", "g", "zed", "0", "1-1", "1-2", "1-3"],
+                &["xclaim", "s", "g", "zed", "0", "1-1", "justid"],
+                &[
+                    "xclaim",
+                    "s",
+                    "g",
+                    "yan",
+                    "0",
+                    "1-1",
+                    "idle",
+                    "500",
+                    "retrycount",
+                    "7",
+                    "lastid",
+                    "5-0",
+                ],
+                &["xclaim", "s", "g", "zed", "0", "7-7", "lastid", "6-0"],
+                &["xclaim", "s", "g", "zed", "0", "7-7", "lastid", "2-0"],
+                &["xautoclaim", "s", "g", "walt", "0", "0-0"],
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "xdel s 1-2",
+                "XCLAIM s g zed 0 1-1 TIME 1700000001000 RETRYCOUNT 2 FORCE JUSTID LASTID 1-3",
+                "XCLAIM s g eve 0 1-2 TIME 1700000000000 RETRYCOUNT 1 FORCE JUSTID LASTID 1-3",
+                "XCLAIM s g zed 0 1-3 TIME 1700000001000 RETRYCOUNT 2 FORCE JUSTID LASTID 1-3",
+                "XCLAIM s g zed 0 1-1 TIME 1700000001000 RETRYCOUNT 2 FORCE JUSTID LASTID 1-3",
+                "XCLAIM s g yan 0 1-1 TIME 1700000000500 RETRYCOUNT 7 FORCE JUSTID LASTID 5-0",
+                "XGROUP SETID s g 6-0 ENTRIESREAD 3",
+                "XCLAIM s g walt 0 1-1 TIME 1700000001000 RETRYCOUNT 8 FORCE JUSTID LASTID 6-0",
+                "XCLAIM s g walt 0 1-3 TIME 1700000001000 RETRYCOUNT 3 FORCE JUSTID LASTID 6-0",
+            ]
+        );
+        t.run(&["xadd", "s", "7-1", "a", "4"]);
+        t.run(&["xclaim", "s", "g", "walt", "0", "7-1", "force"]);
+        t.run(&["xdel", "s", "7-1"]);
+        t.take_propagated();
+        t.run(&["xautoclaim", "s", "g", "walt", "0", "7-0", "count", "1"]);
+        assert_eq!(
+            t.take_propagated(),
+            ["XCLAIM s g walt 0 7-1 TIME 1700000001000 RETRYCOUNT 2 FORCE JUSTID LASTID 6-0"]
+        );
+    }
+}

@@ -2231,3 +2231,47 @@ mod tests {
         assert_eq!(t.run(&["ZCARD", "z"]), int(model.len() as i64));
     }
 }
+
+/// What the sorted-set commands propagate, checked against redis-server 7.0.15's AOF.
+#[cfg(test)]
+mod propagation_tests {
+    use crate::cmd::testkit::TestDb;
+
+    #[test]
+    fn blocking_and_multi_key_pops_propagate_as_zpop() {
+        let mut t = TestDb::new().propagating();
+        for c in [
+            &["zadd", "z", "1", "a", "2", "b", "3", "c", "4", "d"][..],
+            &["bzpopmin", "nokey", "z", "0"],
+            &["bzpopmax", "z", "0"],
+            &["bzmpop", "0", "1", "z", "min", "count", "3"],
+            &["zadd", "z", "1", "a", "2", "b"],
+            &["zmpop", "1", "z", "max"],
+            &["zmpop", "1", "nokey", "max"],
+            &["zpopmin", "z", "0"],
+            &["zpopmin", "z", "5"],
+            &["zadd", "z", "1", "a"],
+            &["zadd", "z", "1", "a"],
+            &["zadd", "z", "xx", "2", "b"],
+            &["zincrby", "z", "0", "a"],
+            &["zunionstore", "zd", "1", "nokey"],
+            &["zrangestore", "zd2", "z", "5", "10"],
+            &["zremrangebyscore", "z", "5", "6"],
+        ] {
+            t.run(c);
+        }
+        assert_eq!(
+            t.take_propagated(),
+            [
+                "zadd z 1 a 2 b 3 c 4 d",
+                "ZPOPMIN z",
+                "ZPOPMAX z",
+                "ZPOPMIN z 2",
+                "zadd z 1 a 2 b",
+                "ZPOPMAX z 1",
+                "zpopmin z 5",
+                "zadd z 1 a",
+            ]
+        );
+    }
+}
