@@ -257,7 +257,15 @@ fn hincrbyfloat(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     ctx.db().signal_modified(key);
     ctx.notify(NOTIFY_HASH, "hincrbyfloat", key);
     ctx.dirty(1);
-    Ok(Reply::Bulk(Bytes::from(new)))
+    // hincrbyfloatCommand: `HSET key field <new>`, so float formatting cannot differ.
+    let new = Bytes::from(new);
+    ctx.propagate_as(vec![
+        Bytes::from_static(b"HSET"),
+        key.clone(),
+        argv[2].clone(),
+        new.clone(),
+    ]);
+    Ok(Reply::Bulk(new))
 }
 
 /// ```text
@@ -757,5 +765,37 @@ mod tests {
             assert_eq!(got, m, "step {step}");
             assert_eq!(t.run(&["EXISTS", "h"]), int(!m.is_empty() as i64));
         }
+    }
+}
+
+/// What the hash commands propagate, checked against redis-server 7.0.15's AOF.
+#[cfg(test)]
+mod propagation_tests {
+    use crate::cmd::testkit::TestDb;
+
+    #[test]
+    fn hincrbyfloat_becomes_hset_and_noops_propagate_nothing() {
+        let mut t = TestDb::new().propagating();
+        for c in [
+            &["hincrbyfloat", "h", "f", "2.50"][..],
+            &["hincrbyfloat", "h", "f", "1e3"],
+            &["hset", "h", "g", "v"],
+            &["hset", "h", "g", "v"],
+            &["hsetnx", "h", "g", "v"],
+            &["hdel", "h", "nof"],
+            &["hincrby", "h", "n", "0"],
+        ] {
+            t.run(c);
+        }
+        assert_eq!(
+            t.take_propagated(),
+            [
+                "HSET h f 2.5",
+                "HSET h f 1002.5",
+                "hset h g v",
+                "hset h g v",
+                "hincrby h n 0"
+            ]
+        );
     }
 }

@@ -360,13 +360,32 @@ fn expire_generic(ctx: &mut Ctx, argv: &[Bytes], relative: bool, seconds: bool) 
     if when <= now && !db.no_lazy_delete {
         db.remove(key);
         ctx.dirty(1);
+        propagate_expired_deletion(ctx, key);
         ctx.notify(NOTIFY_GENERIC, "del", key);
     } else {
         db.set_expire(key, when);
         ctx.dirty(1);
+        // Redis rewrites argv[0] and argv[2] only: the NX/XX/GT/LT flags stay.
+        if relative || seconds {
+            let mut v = argv.to_vec();
+            v[0] = Bytes::from_static(b"PEXPIREAT");
+            v[2] = Bytes::from(itoa::Buffer::new().format(when).to_owned());
+            ctx.propagate_as(v);
+        }
         ctx.notify(NOTIFY_GENERIC, "expire", key);
     }
     Ok(Reply::Int(1))
+}
+
+/// An expiry already in the past deleted `key`: the command propagates as `DEL key`, or
+/// `UNLINK key` under lazyfree-lazy-expire (expireGenericCommand, getexCommand).
+pub(crate) fn propagate_expired_deletion(ctx: &mut Ctx, key: &[u8]) {
+    let cmd: &'static [u8] = if ctx.config.get_bool("lazyfree-lazy-expire") {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    };
+    ctx.propagate_as(vec![Bytes::from_static(cmd), Bytes::copy_from_slice(key)]);
 }
 
 fn expire(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -1425,5 +1444,80 @@ mod tests {
         }
         let enc = OBJECT_SUBCOMMANDS.iter().find(|c| c.name == "encoding");
         assert!(enc.is_some_and(|c| (c.arity, c.flags, c.first_key) == (3, READONLY, 2)));
+    }
+}
+
+/// What the keyspace commands propagate, checked against redis-server 7.0.15's AOF.
+#[cfg(test)]
+mod propagation_tests {
+    use crate::cmd::testkit::TestDb;
+
+    fn db() -> TestDb {
+        let mut t = TestDb::new().propagating();
+        t.now_ms = 1_700_000_000_000;
+        t
+    }
+
+    #[test]
+    fn expire_family_becomes_pexpireat_keeping_its_flags() {
+        let mut t = db();
+        for c in [
+            &["set", "d", "1"][..],
+            &["expire", "d", "100", "nx"],
+            &["expire", "d", "100", "nx"],
+            &["expire", "d", "200", "gt"],
+            &["pexpire", "d", "100000", "lt"],
+            &["expireat", "d", "1800000000"],
+            &["pexpireat", "d", "1800000000001", "xx"],
+            &["persist", "d"],
+            &["persist", "d"],
+            &["expire", "d", "100", "xx"],
+            &["expire", "nokey", "100"],
+            &["pexpireat", "d", "1"],
+            &["set", "e", "1"],
+            &["expire", "e", "-1"],
+        ] {
+            t.run(c);
+        }
+        assert_eq!(
+            t.take_propagated(),
+            [
+                "set d 1",
+                "PEXPIREAT d 1700000100000 nx",
+                "PEXPIREAT d 1700000200000 gt",
+                "PEXPIREAT d 1700000100000 lt",
+                "PEXPIREAT d 1800000000000",
+                "pexpireat d 1800000000001 xx",
+                "persist d",
+                "DEL d",
+                "set e 1",
+                "DEL e",
+            ]
+        );
+        t.run(&["config", "set", "lazyfree-lazy-expire", "yes"]);
+        t.run(&["set", "f", "1"]);
+        t.run(&["expireat", "f", "1"]);
+        assert_eq!(t.take_propagated(), ["set f 1", "UNLINK f"]);
+    }
+
+    #[test]
+    fn unchanged_keyspace_writes_propagate_nothing() {
+        let mut t = db();
+        for c in [
+            &["set", "d", "1"][..],
+            &["del", "nokey"],
+            &["rename", "d", "d"],
+            &["copy", "d", "e"],
+            &["copy", "d", "e"],
+            &["move", "nokey", "1"],
+            &["move", "e", "1"],
+            &["unlink", "d", "x"],
+        ] {
+            t.run(c);
+        }
+        assert_eq!(
+            t.take_propagated(),
+            ["set d 1", "copy d e", "move e 1", "unlink d x"]
+        );
     }
 }

@@ -58,6 +58,11 @@ fn delete_if_empty(ctx: &mut Ctx, key: &[u8], empty: bool) {
     }
 }
 
+/// `LPOP` or `RPOP`, the command blocking and multi-key pops propagate as.
+fn pop_name(left: bool) -> Bytes {
+    Bytes::from_static(if left { b"LPOP" } else { b"RPOP" })
+}
+
 /// Pops up to `n` elements from one end; notifies `lpop`/`rpop` (and `del` when the list
 /// empties) and counts them dirty (Redis's listElementsRemoved). The key must hold a list.
 fn pop_n(ctx: &mut Ctx, key: &[u8], left: bool, n: usize) -> Vec<SBytes> {
@@ -497,6 +502,12 @@ fn lmpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         }
         let n = usize::try_from(count).unwrap_or(usize::MAX);
         let v = pop_n(ctx, key, left, n);
+        // listPopRangeAndReplyWithKey: LMPOP/BLMPOP propagate as `LPOP|RPOP key <popped>`.
+        ctx.propagate_as(vec![
+            pop_name(left),
+            key.clone(),
+            Bytes::copy_from_slice(itoa::Buffer::new().format(v.len()).as_bytes()),
+        ]);
         return Ok(Reply::Array(vec![
             Reply::Bulk(key.clone()),
             Reply::Array(v.iter().map(bulk).collect()),
@@ -539,6 +550,8 @@ fn bpop_generic(ctx: &mut Ctx, argv: &[Bytes], left: bool) -> CmdResult {
         }
         let v = pop_n(ctx, key, left, 1);
         if let Some(v) = v.first() {
+            // blockingPopGenericCommand: replicated as LPOP/RPOP, not BLPOP/BRPOP.
+            ctx.propagate_as(vec![pop_name(left), key.clone()]);
             return Ok(Reply::Array(vec![Reply::Bulk(key.clone()), bulk(v)]));
         }
     }
@@ -569,7 +582,21 @@ fn blmove_generic(
 ) -> CmdResult {
     let deadline = crate::blocking::timeout_secs(timeout, ctx.now_ms)?;
     if list_write(ctx.db(), &argv[1])?.is_some() {
-        return lmove_generic(ctx, &argv[1], &argv[2], from_left, to_left);
+        let r = lmove_generic(ctx, &argv[1], &argv[2], from_left, to_left)?;
+        // blmoveGenericCommand: BLMOVE propagates as LMOVE (its own LEFT/RIGHT words),
+        // BRPOPLPUSH as RPOPLPUSH.
+        if argv.len() == 6 {
+            let mut v = argv[..5].to_vec();
+            v[0] = Bytes::from_static(b"LMOVE");
+            ctx.propagate_as(v);
+        } else {
+            ctx.propagate_as(vec![
+                Bytes::from_static(b"RPOPLPUSH"),
+                argv[1].clone(),
+                argv[2].clone(),
+            ]);
+        }
+        return Ok(r);
     }
     // The non-blocking form (inside EXEC) answers a null bulk, a timeout a null array.
     if ctx.client.in_exec {
@@ -1098,5 +1125,65 @@ mod tests {
             assert_eq!(exists, int(!m.is_empty() as i64), "step {step}");
             assert_eq!(t.run(&["LLEN", "k"]), int(m.len() as i64));
         }
+    }
+}
+
+/// What the list commands propagate, checked against redis-server 7.0.15's AOF.
+#[cfg(test)]
+mod propagation_tests {
+    use crate::cmd::testkit::TestDb;
+
+    #[test]
+    fn blocking_and_multi_key_pops_propagate_as_plain_pops() {
+        let mut t = TestDb::new().propagating();
+        for c in [
+            &["rpush", "l", "a", "b", "c", "d", "e"][..],
+            &["blpop", "nokey", "l", "0"],
+            &["brpop", "l", "0"],
+            &["blmove", "l", "l2", "left", "right", "0"],
+            &["brpoplpush", "l", "l2", "0"],
+            &["blmpop", "0", "2", "x", "l", "left", "count", "5"],
+            &["lmpop", "1", "l2", "right", "count", "1"],
+            &["lmpop", "1", "l2", "left"],
+            &["lmpop", "1", "nokey", "left"],
+            &["lpush", "l3", "x"],
+            &["lpop", "l3", "5"],
+            &["lpop", "l3"],
+            &["lpushx", "l3", "y"],
+            &["rpush", "l", "a"],
+            &["ltrim", "l", "0", "-1"],
+            &["lrem", "l", "0", "zz"],
+            &["linsert", "l", "before", "zz", "y"],
+            &["lset", "l", "0", "b"],
+        ] {
+            t.run(c);
+        }
+        assert_eq!(
+            t.take_propagated(),
+            [
+                "rpush l a b c d e",
+                "LPOP l",
+                "RPOP l",
+                "LMOVE l l2 left right",
+                "RPOPLPUSH l l2",
+                "LPOP l 1",
+                "RPOP l2 1",
+                "LPOP l2 1",
+                "lpush l3 x",
+                "lpop l3 5",
+                "rpush l a",
+                "lset l 0 b",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_blocking_pop_that_blocks_propagates_nothing() {
+        let mut t = TestDb::new().propagating();
+        t.run(&["blpop", "nokey", "0"]);
+        t.client.blocked = None;
+        t.run(&["blmove", "nokey", "l2", "left", "right", "0"]);
+        t.client.blocked = None;
+        assert!(t.take_propagated().is_empty());
     }
 }

@@ -565,3 +565,6 @@ pub fn call(ctx: &mut Ctx, reg: &'static Registered, argv: &[Bytes]) -> Reply {
 
 #[cfg(test)]
 pub mod testkit;
+
+#[cfg(test)]
+mod replay_tests;

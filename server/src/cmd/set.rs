@@ -169,6 +169,14 @@ fn spop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         }
         ctx.db().signal_modified(key);
         ctx.dirty(1);
+        // spopCommand: replicated as `SREM key <member>`.
+        if let Some(m) = &v {
+            ctx.propagate_as(vec![
+                Bytes::from_static(b"SREM"),
+                key.clone(),
+                Bytes::copy_from_slice(m),
+            ]);
+        }
         return Ok(v.as_ref().map(bulk).unwrap_or(Reply::Null));
     }
     let count = positive_arg(&argv[2], "value is out of range, must be positive")
@@ -186,13 +194,26 @@ fn spop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         ctx.db().remove(key);
         ctx.notify(NOTIFY_GENERIC, "del", key);
         ctx.dirty(1);
+        // spopWithCountCommand, whole set: replicated as DEL.
+        ctx.propagate_as(vec![Bytes::from_static(b"DEL"), key.clone()]);
         return Ok(reply);
     }
     let mut out = Vec::with_capacity(count as usize);
+    let mut popped = Vec::with_capacity(count as usize);
     for _ in 0..count {
         if let Some(m) = pop_random(s, &mut rng) {
             out.push(bulk(&m));
+            popped.push(m);
         }
+    }
+    // spopWithCountCommand: one `SREM key <member>` per popped member (alsoPropagate),
+    // the SPOP itself is not propagated.
+    for m in &popped {
+        ctx.propagate_as(vec![
+            Bytes::from_static(b"SREM"),
+            key.clone(),
+            Bytes::copy_from_slice(m),
+        ]);
     }
     ctx.notify(NOTIFY_SET, "spop", key);
     ctx.db().signal_modified(key);
@@ -951,5 +972,58 @@ mod tests {
                 int(!a.is_empty() as i64 + !b.is_empty() as i64)
             );
         }
+    }
+}
+
+/// What the set commands propagate, checked against redis-server 7.0.15's AOF.
+#[cfg(test)]
+mod propagation_tests {
+    use crate::cmd::testkit::TestDb;
+    use rill_protocol::Reply;
+
+    fn members(r: Reply) -> Vec<String> {
+        match r {
+            Reply::Bulk(b) => vec![String::from_utf8_lossy(&b).into_owned()],
+            Reply::Set(v) | Reply::Array(v) => v.into_iter().flat_map(members).collect(),
+            _ => vec![],
+        }
+    }
+
+    #[test]
+    fn spop_propagates_srem_per_member_or_del() {
+        let mut t = TestDb::new().propagating();
+        t.run(&["sadd", "s", "a", "b", "c", "d", "e", "f", "g", "h"]);
+        let one = members(t.run(&["spop", "s"]));
+        let two = members(t.run(&["spop", "s", "2"]));
+        t.run(&["spop", "s", "0"]);
+        t.run(&["spop", "nokey", "3"]);
+        let mut want = vec!["sadd s a b c d e f g h".to_string()];
+        want.extend(one.iter().chain(&two).map(|m| format!("SREM s {m}")));
+        assert_eq!(t.take_propagated(), want);
+        t.run(&["spop", "s", "100"]);
+        t.run(&["sadd", "s2", "a"]);
+        t.run(&["spop", "s2"]);
+        assert_eq!(t.take_propagated(), ["DEL s", "sadd s2 a", "SREM s2 a"]);
+    }
+
+    #[test]
+    fn unchanged_set_writes_propagate_nothing() {
+        let mut t = TestDb::new().propagating();
+        for c in [
+            &["sadd", "st", "a"][..],
+            &["sadd", "st", "a"],
+            &["srem", "st", "zz"],
+            &["smove", "st", "st", "a"],
+            &["smove", "st", "st2", "nob"],
+            &["sinterstore", "dst", "nokey"],
+            &["sunionstore", "dst", "st"],
+            &["sinterstore", "dst", "nokey"],
+        ] {
+            t.run(c);
+        }
+        assert_eq!(
+            t.take_propagated(),
+            ["sadd st a", "sunionstore dst st", "sinterstore dst nokey"]
+        );
     }
 }

@@ -198,6 +198,77 @@ struct AddTrimArgs {
     seq_given: bool,
     /// Index of the ID (XADD) or argc (XTRIM).
     idpos: usize,
+    /// Index of the MAXLEN/MINID threshold (Redis's trim_strategy_arg_idx).
+    trim_arg: usize,
+}
+
+/// streamRewriteApproxSpecifier + streamRewriteTrimArgument: an approximate trim (`~`)
+/// propagates as an exact one (`=`) to what it left: the stream's length for MAXLEN, its
+/// first entry ID for MINID (all-ones when empty, as streamGetEdgeID). LIMIT stays, as in
+/// Redis 7.0.15.
+fn rewrite_approx_trim(v: &mut [Bytes], a: &AddTrimArgs, s: &Stream) {
+    v[a.trim_arg - 1] = Bytes::from_static(b"=");
+    v[a.trim_arg] = match a.trim {
+        Trim::MinId(_) => {
+            let first = s.edge_id(false).unwrap_or(StreamId::MAX);
+            Bytes::from(first.to_string())
+        }
+        _ => Bytes::from(s.length.to_string()),
+    };
+}
+
+/// streamPropagateXCLAIM: `XCLAIM key group consumer 0 id TIME <ms> RETRYCOUNT <n> FORCE
+/// JUSTID LASTID <group last id>`, how deliveries and claims reach the AOF.
+#[allow(clippy::too_many_arguments)]
+fn xclaim_argv(
+    key: &Bytes,
+    group: &Bytes,
+    consumer: &[u8],
+    id: Bytes,
+    time: i64,
+    count: u64,
+    last_id: StreamId,
+) -> Vec<Bytes> {
+    vec![
+        Bytes::from_static(b"XCLAIM"),
+        key.clone(),
+        group.clone(),
+        Bytes::copy_from_slice(consumer),
+        Bytes::from_static(b"0"),
+        id,
+        Bytes::from_static(b"TIME"),
+        Bytes::from(time.to_string()),
+        Bytes::from_static(b"RETRYCOUNT"),
+        Bytes::from(count.to_string()),
+        Bytes::from_static(b"FORCE"),
+        Bytes::from_static(b"JUSTID"),
+        Bytes::from_static(b"LASTID"),
+        Bytes::from(last_id.to_string()),
+    ]
+}
+
+/// streamPropagateGroupID: `XGROUP SETID key group <last id> ENTRIESREAD <n>`.
+fn setid_argv(key: &Bytes, group: &Bytes, last_id: StreamId, entries_read: i64) -> Vec<Bytes> {
+    vec![
+        Bytes::from_static(b"XGROUP"),
+        Bytes::from_static(b"SETID"),
+        key.clone(),
+        group.clone(),
+        Bytes::from(last_id.to_string()),
+        Bytes::from_static(b"ENTRIESREAD"),
+        Bytes::from(entries_read.to_string()),
+    ]
+}
+
+/// streamPropagateConsumerCreation: `XGROUP CREATECONSUMER key group consumer`.
+fn createconsumer_argv(key: &Bytes, group: &Bytes, consumer: &Bytes) -> Vec<Bytes> {
+    vec![
+        Bytes::from_static(b"XGROUP"),
+        Bytes::from_static(b"CREATECONSUMER"),
+        key.clone(),
+        group.clone(),
+        consumer.clone(),
+    ]
 }
 
 /// streamParseAddOrTrimArgsOrReply.
@@ -210,6 +281,7 @@ fn parse_add_trim(argv: &[Bytes], xadd: bool) -> Result<AddTrimArgs, CmdError> {
         id: None,
         seq_given: true,
         idpos: argv.len(),
+        trim_arg: 0,
     };
     let mut limit_given = false;
     let mut i = 2;
@@ -231,6 +303,7 @@ fn parse_add_trim(argv: &[Bytes], xadd: bool) -> Result<AddTrimArgs, CmdError> {
             } else if more >= 2 && next == b"=" {
                 i += 1;
             }
+            a.trim_arg = i + 1;
             if eq_ic(opt, "maxlen") {
                 let n = int_arg(&argv[i + 1])?;
                 if n < 0 {
@@ -326,7 +399,22 @@ fn xadd(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let fields: Vec<&[u8]> = argv[field_pos..].iter().map(|b| &b[..]).collect();
     s.append(id, &fields);
     let trimmed = s.trim(a.trim, a.approx, a.limit);
+    // xaddCommand: a generated ID (`*`, `ms-*`) propagates as the actual ID, an
+    // approximate trim as the exact one it amounted to.
+    let rewritten = (a.id.is_none() || !a.seq_given || a.approx).then(|| {
+        let mut v = argv.to_vec();
+        if a.id.is_none() || !a.seq_given {
+            v[a.idpos] = Bytes::from(id.to_string());
+        }
+        if a.approx {
+            rewrite_approx_trim(&mut v, &a, s);
+        }
+        v
+    });
     db.signal_modified(key);
+    if let Some(v) = rewritten {
+        ctx.propagate_as(v);
+    }
     ctx.notify(NOTIFY_STREAM, "xadd", key);
     ctx.dirty(1);
     if trimmed > 0 {
@@ -350,7 +438,15 @@ fn xtrim(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     };
     let deleted = s.trim(a.trim, a.approx, a.limit);
     if deleted > 0 {
+        let rewritten = a.approx.then(|| {
+            let mut v = argv.to_vec();
+            rewrite_approx_trim(&mut v, &a, s);
+            v
+        });
         db.signal_modified(key);
+        if let Some(v) = rewritten {
+            ctx.propagate_as(v);
+        }
         ctx.notify(NOTIFY_STREAM, "xtrim", key);
         ctx.dirty(deleted);
     }
@@ -592,6 +688,11 @@ fn xread_generic(ctx: &mut Ctx, argv: &[Bytes], xreadgroup: bool) -> CmdResult {
     }
     let now = ctx.now_ms;
     let count = count as usize;
+    // xreadCommand ends with preventCommandPropagation: XREADGROUP propagates only the
+    // XCLAIM / XGROUP commands its deliveries produce (streamReplyWithRange).
+    if xreadgroup {
+        ctx.propagate_none();
+    }
     let mut out: Vec<(Reply, Reply)> = Vec::new();
     for k in 0..streams_count {
         let key = argv[streams_arg + k].clone();
@@ -622,7 +723,18 @@ fn xread_generic(ctx: &mut Ctx, argv: &[Bytes], xreadgroup: bool) -> CmdResult {
         let items = match &group {
             None => range_replies(s, start, StreamId::MAX, false, count),
             Some((g, c)) => {
-                let (items, created) = serve_group(s, g, c, start, count, noack, history, now);
+                let sg = ServeGroup {
+                    key: &key,
+                    gname: g,
+                    cname: c,
+                    noack,
+                    history,
+                    now,
+                };
+                let (items, created, props) = serve_group(s, &sg, start, count);
+                for v in props {
+                    ctx.propagate_as(v);
+                }
                 if created {
                     ctx.notify(NOTIFY_STREAM, "xgroup-createconsumer", &key);
                     ctx.dirty(1);
@@ -687,23 +799,37 @@ fn xread_generic(ctx: &mut Ctx, argv: &[Bytes], xreadgroup: bool) -> CmdResult {
     )
 }
 
-/// The group part of streamReplyWithRange / streamReplyWithRangeFromConsumerPEL.
-/// Returns the entry replies and whether the consumer was created.
-#[allow(clippy::too_many_arguments)]
-fn serve_group(
-    s: &mut Stream,
-    gname: &[u8],
-    cname: &[u8],
-    start: StreamId,
-    count: usize,
+/// What XREADGROUP serves one stream for.
+struct ServeGroup<'a> {
+    key: &'a Bytes,
+    gname: &'a Bytes,
+    cname: &'a Bytes,
     noack: bool,
     history: bool,
     now: i64,
-) -> (Vec<Reply>, bool) {
+}
+
+/// The group part of streamReplyWithRange / streamReplyWithRangeFromConsumerPEL.
+/// Returns the entry replies, whether the consumer was created, and the commands the
+/// delivery propagates as: an XCLAIM per delivered entry (streamPropagateXCLAIM), or
+/// with NOACK the consumer's creation (streamPropagateConsumerCreation) and the group's
+/// new last ID (streamPropagateGroupID).
+fn serve_group(
+    s: &mut Stream,
+    sg: &ServeGroup,
+    start: StreamId,
+    count: usize,
+) -> (Vec<Reply>, bool, Vec<Vec<Bytes>>) {
+    let (gname, cname, noack, history, now) =
+        (&sg.gname[..], &sg.cname[..], sg.noack, sg.history, sg.now);
+    let mut props = Vec::new();
     let Some(g) = s.groups.get_mut(gname) else {
-        return (vec![], false);
+        return (vec![], false, props);
     };
     let created = g.create_consumer(cname, now);
+    if created && noack {
+        props.push(createconsumer_argv(sg.key, sg.gname, sg.cname));
+    }
     if let Some(c) = g.consumers.get_mut(cname) {
         c.seen_time = now;
     }
@@ -738,7 +864,7 @@ fn serve_group(
                 }
             }
         }
-        return (items, created);
+        return (items, created, props);
     }
     let mut ids = Vec::new();
     s.range(start, StreamId::MAX, false, |id, f| {
@@ -746,14 +872,29 @@ fn serve_group(
         ids.push(id);
         count == 0 || items.len() < count
     });
+    let mut advanced = false;
     for &id in &ids {
-        s.advance_group(gname, id);
-    }
-    if !noack {
+        let moved = s.advance_group(gname, id);
+        advanced |= moved;
+        if noack {
+            continue;
+        }
         if let Some(g) = s.groups.get_mut(gname) {
-            for &id in &ids {
-                g.assign(id, cname, now, Some(1));
-            }
+            g.assign(id, cname, now, Some(1));
+            props.push(xclaim_argv(
+                sg.key,
+                sg.gname,
+                cname,
+                Bytes::from(id.to_string()),
+                now,
+                1,
+                g.last_id,
+            ));
+        }
+    }
+    if noack && advanced {
+        if let Some(g) = s.groups.get(gname) {
+            props.push(setid_argv(sg.key, sg.gname, g.last_id, g.entries_read));
         }
     }
     if let Some(c) = s
@@ -765,7 +906,7 @@ fn serve_group(
             c.active_time = now;
         }
     }
-    (items, created)
+    (items, created, props)
 }
 
 /// ```text
@@ -921,10 +1062,14 @@ fn xgroup(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         }
         Ok(Reply::Int(created as i64))
     } else if eq_ic(opt, "DELCONSUMER") && n == 5 {
-        let pending = s
-            .groups
-            .get_mut(&gname[..])
-            .map_or(0, |g| g.delete_consumer(&argv[4]));
+        let Some(g) = s.groups.get_mut(&gname[..]) else {
+            return Ok(Reply::Int(0));
+        };
+        // Redis 7.0 counts (and so propagates) only the deletion of an existing consumer.
+        if !g.consumers.contains_key(&argv[4][..]) {
+            return Ok(Reply::Int(0));
+        }
+        let pending = g.delete_consumer(&argv[4]);
         ctx.dirty(1);
         ctx.notify(NOTIFY_STREAM, "xgroup-delconsumer", &key);
         ctx.db().signal_modified(&key);
@@ -1070,7 +1215,7 @@ fn xclaim(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let mut ids = Vec::new();
     while j < argv.len() {
         match parse_strict(&argv[j], 0) {
-            Ok(id) => ids.push(id),
+            Ok(id) => ids.push((id, argv[j].clone())),
             Err(_) => break,
         }
         j += 1;
@@ -1123,13 +1268,17 @@ fn xclaim(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let mut dirty = 0u64;
     let mut created = false;
     let mut out = Vec::new();
+    // xclaimCommand propagates one XCLAIM per claimed (or vanished) entry, or, if none,
+    // the LASTID move as XGROUP SETID; never itself.
+    let mut props = Vec::new();
+    let mut propagate_last_id = false;
     if let Some(g) = s.groups.get_mut(&gname[..]) {
         if last_id > g.last_id {
             g.last_id = last_id;
-            dirty += 1;
+            propagate_last_id = true;
         }
     }
-    for id in ids {
+    for (id, id_arg) in ids {
         let exists = s.contains(id);
         let reply = if exists && !justid {
             one_entry(s, id)
@@ -1140,7 +1289,20 @@ fn xclaim(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             break;
         };
         if !exists {
-            if g.ack(id) {
+            // The entry is gone: drop it from the PEL, propagated as an XCLAIM of its
+            // old owner and metadata (which the replica applies the same way).
+            if let Some(p) = g.pel.get(&id) {
+                props.push(xclaim_argv(
+                    &key,
+                    &gname,
+                    p.consumer.as_bytes(),
+                    id_arg,
+                    p.delivery_time,
+                    p.delivery_count,
+                    g.last_id,
+                ));
+                propagate_last_id = false;
+                g.ack(id);
                 dirty += 1;
             }
             continue;
@@ -1171,12 +1333,32 @@ fn xclaim(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             prev
         };
         g.assign(id, &cname, deliverytime, Some(newcount));
+        props.push(xclaim_argv(
+            &key,
+            &gname,
+            &cname,
+            id_arg,
+            deliverytime,
+            newcount,
+            g.last_id,
+        ));
+        propagate_last_id = false;
         out.push(if justid {
             id_reply(id)
         } else {
             reply.unwrap_or(Reply::NullArray)
         });
         dirty += 1;
+    }
+    if propagate_last_id {
+        if let Some(g) = s.groups.get(&gname[..]) {
+            props.push(setid_argv(&key, &gname, g.last_id, g.entries_read));
+        }
+        dirty += 1;
+    }
+    ctx.propagate_none();
+    for v in props {
+        ctx.propagate_as(v);
     }
     if created {
         ctx.notify(NOTIFY_STREAM, "xgroup-createconsumer", &key);
@@ -1229,6 +1411,8 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let mut deleted = Vec::new();
     let mut created = false;
     let mut dirty = 0u64;
+    // xautoclaimCommand propagates an XCLAIM per claimed or vanished entry, never itself.
+    let mut props = Vec::new();
     let mut lower = std::ops::Bound::Included(start);
     loop {
         if attempts == 0 {
@@ -1247,6 +1431,17 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         lower = std::ops::Bound::Excluded(id);
         if !s.contains(id) {
             if let Some(g) = s.groups.get_mut(&gname[..]) {
+                if let Some(p) = g.pel.get(&id) {
+                    props.push(xclaim_argv(
+                        &key,
+                        &gname,
+                        p.consumer.as_bytes(),
+                        Bytes::from(id.to_string()),
+                        p.delivery_time,
+                        p.delivery_count,
+                        g.last_id,
+                    ));
+                }
                 g.ack(id);
             }
             deleted.push(id_reply(id));
@@ -1273,7 +1468,17 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             c.active_time = now;
         }
         let prev = g.pel.get(&id).map_or(1, |p| p.delivery_count);
-        g.assign(id, &cname, now, Some(if justid { prev } else { prev + 1 }));
+        let newcount = if justid { prev } else { prev + 1 };
+        g.assign(id, &cname, now, Some(newcount));
+        props.push(xclaim_argv(
+            &key,
+            &gname,
+            &cname,
+            Bytes::from(id.to_string()),
+            now,
+            newcount,
+            g.last_id,
+        ));
         claimed.push(reply);
         count -= 1;
         dirty += 1;
@@ -1283,6 +1488,10 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         .get(&gname[..])
         .and_then(|g| g.pel.range((lower, std::ops::Bound::Unbounded)).next())
         .map_or(StreamId::MIN, |(k, _)| *k);
+    ctx.propagate_none();
+    for v in props {
+        ctx.propagate_as(v);
+    }
     if created {
         ctx.notify(NOTIFY_STREAM, "xgroup-createconsumer", &key);
         dirty += 1;
@@ -1765,6 +1974,245 @@ mod tests {
         assert_eq!(
             db.run(&["XREADGROUP", "GROUP", "x", "c", "STREAMS", "s", ">"]),
             err("NOGROUP No such key 's' or consumer group 'x' in XREADGROUP with GROUP option")
+        );
+    }
+}
+
+/// What the stream commands propagate, checked against redis-server 7.0.15's AOF.
+#[cfg(test)]
+mod propagation_tests {
+    use crate::cmd::testkit::TestDb;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn db() -> TestDb {
+        let mut t = TestDb::new().propagating();
+        t.now_ms = NOW;
+        t
+    }
+
+    fn run(t: &mut TestDb, cmds: &[&[&str]]) -> Vec<String> {
+        for c in cmds {
+            t.run(c);
+        }
+        t.take_propagated()
+    }
+
+    #[test]
+    fn xadd_propagates_the_actual_id_and_exact_trims() {
+        let mut t = db();
+        let got = run(
+            &mut t,
+            &[
+                &["xadd", "s", "*", "a", "1"],
+                &["xadd", "s", "5-*", "a", "1"],
+                &["xadd", "s", "1700000000000-*", "a", "1"],
+                &["xadd", "s", "99999999999999-1", "a", "1"],
+                &["xadd", "s", "maxlen", "~", "10", "*", "b", "2"],
+                &["xadd", "s", "minid", "~", "0", "*", "b", "2"],
+                &["xadd", "s", "maxlen", "=", "3", "*", "c", "3"],
+                &[
+                    "xadd",
+                    "s",
+                    "nomkstream",
+                    "maxlen",
+                    "~",
+                    "2",
+                    "limit",
+                    "50",
+                    "*",
+                    "d",
+                    "4",
+                ],
+                &["xtrim", "s", "maxlen", "~", "1"],
+                &["xtrim", "s", "maxlen", "1"],
+                &["xtrim", "s", "maxlen", "10"],
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "xadd s 1700000000000-0 a 1",
+                "xadd s 1700000000000-1 a 1",
+                "xadd s 99999999999999-1 a 1",
+                "xadd s maxlen = 4 99999999999999-2 b 2",
+                "xadd s minid = 1700000000000-0 99999999999999-3 b 2",
+                "xadd s maxlen = 3 99999999999999-4 c 3",
+                "xadd s nomkstream maxlen = 4 limit 50 99999999999999-5 d 4",
+                "xtrim s maxlen 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn approximate_trims_that_remove_nodes() {
+        let mut t = db();
+        for i in 1..=250 {
+            t.run(&["xadd", "t", &format!("1-{i}"), "a", "1"]);
+        }
+        t.take_propagated();
+        let got = run(
+            &mut t,
+            &[
+                &["xtrim", "t", "maxlen", "~", "10"],
+                &["xtrim", "t", "minid", "~", "1-240"],
+                &[
+                    "xadd", "t", "maxlen", "~", "0", "limit", "10", "1-251", "a", "1",
+                ],
+                &["xadd", "t", "minid", "~", "1-251", "1-252", "a", "1"],
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "xtrim t maxlen = 50",
+                "xadd t maxlen = 51 limit 10 1-251 a 1",
+                "xadd t minid = 1-201 1-252 a 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn xreadgroup_propagates_xclaims_or_noack_group_moves() {
+        let mut t = db();
+        let got = run(
+            &mut t,
+            &[
+                &["xadd", "s2", "1-1", "a", "1"],
+                &["xadd", "s2", "1-2", "a", "2"],
+                &["xgroup", "create", "s2", "g", "0"],
+                &[
+                    "xreadgroup",
+                    "group",
+                    "g",
+                    "alice",
+                    "count",
+                    "1",
+                    "streams",
+                    "s2",
+                    ">",
+                ],
+                &["xreadgroup", "group", "g", "bob", "streams", "s2", ">"],
+                &[
+                    "xreadgroup",
+                    "group",
+                    "g",
+                    "bob",
+                    "noack",
+                    "streams",
+                    "s2",
+                    ">",
+                ],
+                &["xreadgroup", "group", "g", "frank", "streams", "s2", ">"],
+                &["xadd", "s2", "1-3", "a", "3"],
+                &[
+                    "xreadgroup",
+                    "group",
+                    "g",
+                    "carl",
+                    "noack",
+                    "streams",
+                    "s2",
+                    ">",
+                ],
+                &["xreadgroup", "group", "g", "alice", "streams", "s2", "0"],
+                &["xreadgroup", "group", "g", "newc", "streams", "s2", "0"],
+                &[
+                    "xreadgroup",
+                    "group",
+                    "g",
+                    "eve2",
+                    "noack",
+                    "streams",
+                    "s2",
+                    "0",
+                ],
+                &["xgroup", "createconsumer", "s2", "g", "dave"],
+                &["xgroup", "createconsumer", "s2", "g", "dave"],
+                &["xgroup", "delconsumer", "s2", "g", "nobody"],
+                &["xgroup", "delconsumer", "s2", "g", "dave"],
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "xadd s2 1-1 a 1",
+                "xadd s2 1-2 a 2",
+                "xgroup create s2 g 0",
+                "XCLAIM s2 g alice 0 1-1 TIME 1700000000000 RETRYCOUNT 1 FORCE JUSTID LASTID 1-1",
+                "XCLAIM s2 g bob 0 1-2 TIME 1700000000000 RETRYCOUNT 1 FORCE JUSTID LASTID 1-2",
+                "xadd s2 1-3 a 3",
+                "XGROUP CREATECONSUMER s2 g carl",
+                "XGROUP SETID s2 g 1-3 ENTRIESREAD 3",
+                "XGROUP CREATECONSUMER s2 g eve2",
+                "xgroup createconsumer s2 g dave",
+                "xgroup delconsumer s2 g dave",
+            ]
+        );
+    }
+
+    #[test]
+    fn xclaim_and_xautoclaim_propagate_xclaim_forms() {
+        let mut t = db();
+        let got = run(
+            &mut t,
+            &[
+                &["xadd", "s", "1-1", "a", "1"],
+                &["xadd", "s", "1-2", "a", "2"],
+                &["xadd", "s", "1-3", "a", "3"],
+                &["xgroup", "create", "s", "g", "0"],
+                &["xreadgroup", "group", "g", "eve", "streams", "s", ">"],
+            ],
+        );
+        assert_eq!(got.len(), 7);
+        t.now_ms += 1000;
+        let got = run(
+            &mut t,
+            &[
+                &["xdel", "s", "1-2"],
+                &["xclaim", "s", "g", "zed", "0", "1-1", "1-2", "1-3"],
+                &["xclaim", "s", "g", "zed", "0", "1-1", "justid"],
+                &[
+                    "xclaim",
+                    "s",
+                    "g",
+                    "yan",
+                    "0",
+                    "1-1",
+                    "idle",
+                    "500",
+                    "retrycount",
+                    "7",
+                    "lastid",
+                    "5-0",
+                ],
+                &["xclaim", "s", "g", "zed", "0", "7-7", "lastid", "6-0"],
+                &["xclaim", "s", "g", "zed", "0", "7-7", "lastid", "2-0"],
+                &["xautoclaim", "s", "g", "walt", "0", "0-0"],
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "xdel s 1-2",
+                "XCLAIM s g zed 0 1-1 TIME 1700000001000 RETRYCOUNT 2 FORCE JUSTID LASTID 1-3",
+                "XCLAIM s g eve 0 1-2 TIME 1700000000000 RETRYCOUNT 1 FORCE JUSTID LASTID 1-3",
+                "XCLAIM s g zed 0 1-3 TIME 1700000001000 RETRYCOUNT 2 FORCE JUSTID LASTID 1-3",
+                "XCLAIM s g zed 0 1-1 TIME 1700000001000 RETRYCOUNT 2 FORCE JUSTID LASTID 1-3",
+                "XCLAIM s g yan 0 1-1 TIME 1700000000500 RETRYCOUNT 7 FORCE JUSTID LASTID 5-0",
+                "XGROUP SETID s g 6-0 ENTRIESREAD 3",
+                "XCLAIM s g walt 0 1-1 TIME 1700000001000 RETRYCOUNT 8 FORCE JUSTID LASTID 6-0",
+                "XCLAIM s g walt 0 1-3 TIME 1700000001000 RETRYCOUNT 3 FORCE JUSTID LASTID 6-0",
+            ]
+        );
+        t.run(&["xadd", "s", "7-1", "a", "4"]);
+        t.run(&["xclaim", "s", "g", "walt", "0", "7-1", "force"]);
+        t.run(&["xdel", "s", "7-1"]);
+        t.take_propagated();
+        t.run(&["xautoclaim", "s", "g", "walt", "0", "7-0", "count", "1"]);
+        assert_eq!(
+            t.take_propagated(),
+            ["XCLAIM s g walt 0 7-1 TIME 1700000001000 RETRYCOUNT 2 FORCE JUSTID LASTID 6-0"]
         );
     }
 }

@@ -69,6 +69,11 @@ fn check_string_length(ctx: &Ctx, size: u64, append: u64) -> Result<(), CmdError
     Ok(())
 }
 
+/// An integer as an argv word.
+fn int_bytes(n: i64) -> Bytes {
+    Bytes::copy_from_slice(itoa::Buffer::new().format(n).as_bytes())
+}
+
 fn invalid_expire(cmd: &str) -> CmdError {
     CmdError::err(format!("invalid expire time in '{cmd}' command"))
 }
@@ -223,7 +228,16 @@ fn set_generic(
     }
     ctx.dirty(1);
     ctx.notify(NOTIFY_STRING, "set", key);
-    if when.is_some() {
+    if let Some(when) = when {
+        // Any expiry propagates as `SET key value PXAT <abs ms>`; the other options are
+        // dropped (setGenericCommand's rewriteClientCommandVector).
+        ctx.propagate_as(vec![
+            Bytes::from_static(b"SET"),
+            Bytes::copy_from_slice(key),
+            Bytes::copy_from_slice(val),
+            Bytes::from_static(b"PXAT"),
+            int_bytes(when),
+        ]);
         ctx.notify(NOTIFY_GENERIC, "expire", key);
     }
     Ok(match old {
@@ -310,6 +324,10 @@ fn getset(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         .set(&argv[1], Value::Str(SBytes::new(&argv[2])), false);
     ctx.notify(NOTIFY_STRING, "set", &argv[1]);
     ctx.dirty(1);
+    // getsetCommand: propagated as SET.
+    let mut v = argv.to_vec();
+    v[0] = Bytes::from_static(b"SET");
+    ctx.propagate_as(v);
     Ok(old)
 }
 
@@ -321,6 +339,8 @@ fn getdel(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if ctx.db().remove(&argv[1]).is_some() {
         ctx.notify(NOTIFY_GENERIC, "del", &argv[1]);
         ctx.dirty(1);
+        // getdelCommand: propagated as DEL.
+        ctx.propagate_as(vec![Bytes::from_static(b"DEL"), argv[1].clone()]);
     }
     Ok(old)
 }
@@ -341,21 +361,30 @@ fn getex(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         None => None,
     };
     let absolute = o.flags & (F_EXAT | F_PXAT) != 0;
+    // getexCommand's rewrites: a past EXAT/PXAT deletes (DEL/UNLINK), an expiry
+    // becomes PEXPIREAT, PERSIST stays PERSIST.
     match when {
-        Some(when) if absolute && when <= ctx.now_ms => {
+        Some(when) if absolute && when <= ctx.now_ms && !ctx.db().no_lazy_delete => {
             ctx.db().remove(key);
-            ctx.notify(NOTIFY_GENERIC, "del", key);
             ctx.dirty(1);
+            super::keys::propagate_expired_deletion(ctx, key);
+            ctx.notify(NOTIFY_GENERIC, "del", key);
         }
         Some(when) => {
             ctx.db().set_expire(key, when);
-            ctx.notify(NOTIFY_GENERIC, "expire", key);
             ctx.dirty(1);
+            ctx.propagate_as(vec![
+                Bytes::from_static(b"PEXPIREAT"),
+                key.clone(),
+                int_bytes(when),
+            ]);
+            ctx.notify(NOTIFY_GENERIC, "expire", key);
         }
         None => {
             if o.flags & F_PERSIST != 0 && ctx.db().persist(key) {
-                ctx.notify(NOTIFY_GENERIC, "persist", key);
                 ctx.dirty(1);
+                ctx.propagate_as(vec![Bytes::from_static(b"PERSIST"), key.clone()]);
+                ctx.notify(NOTIFY_GENERIC, "persist", key);
             }
         }
     }
@@ -508,7 +537,15 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     };
     ctx.notify(NOTIFY_STRING, "incrbyfloat", key);
     ctx.dirty(1);
-    Ok(Reply::bulk(Bytes::from(new)))
+    // incrbyfloatCommand: `SET key <new> KEEPTTL`, so float formatting cannot differ.
+    let new = Bytes::from(new);
+    ctx.propagate_as(vec![
+        Bytes::from_static(b"SET"),
+        key.clone(),
+        new.clone(),
+        Bytes::from_static(b"KEEPTTL"),
+    ]);
+    Ok(Reply::bulk(new))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2320,5 +2357,159 @@ mod tests {
         assert_eq!(find("getdel").flags, WRITE | FAST);
         assert_eq!(find("bitfield_ro").flags, READONLY | FAST);
         assert_eq!(COMMANDS.len(), 29);
+    }
+}
+
+/// What the string commands propagate, checked against redis-server 7.0.15's AOF.
+#[cfg(test)]
+mod propagation_tests {
+    use crate::cmd::testkit::TestDb;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn db() -> TestDb {
+        let mut t = TestDb::new().propagating();
+        t.now_ms = NOW;
+        t
+    }
+
+    fn run(t: &mut TestDb, cmds: &[&[&str]]) -> Vec<String> {
+        for c in cmds {
+            t.run(c);
+        }
+        t.take_propagated()
+    }
+
+    #[test]
+    fn set_with_an_expiry_becomes_set_pxat() {
+        let mut t = db();
+        let got = run(
+            &mut t,
+            &[
+                &["set", "a", "1", "ex", "100"],
+                &["set", "a", "1", "nx", "px", "100"],
+                &["set", "a", "2", "xx", "get", "ex", "100"],
+                &["set", "a", "3", "pxat", "99999999999999", "get"],
+                &["set", "a", "4", "exat", "1800000000"],
+                &["setex", "c", "100", "v"],
+                &["psetex", "c", "100", "v"],
+                &["setex", "c", "-5", "v"],
+                &["set", "e", "1", "keepttl"],
+                &["set", "e", "1", "nx", "get"],
+                &["set", "f", "1", "get"],
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "SET a 1 PXAT 1700000100000",
+                "SET a 2 PXAT 1700000100000",
+                "SET a 3 PXAT 99999999999999",
+                "SET a 4 PXAT 1800000000000",
+                "SET c v PXAT 1700000100000",
+                "SET c v PXAT 1700000000100",
+                "set e 1 keepttl",
+                "set f 1 get",
+            ]
+        );
+    }
+
+    #[test]
+    fn getex_getset_getdel_rewrites() {
+        let mut t = db();
+        let got = run(
+            &mut t,
+            &[
+                &["set", "c", "v"],
+                &["getex", "c", "ex", "100"],
+                &["getex", "c", "pxat", "1800000000000"],
+                &["getex", "c"],
+                &["getex", "c", "persist"],
+                &["getex", "c", "persist"],
+                &["getex", "c", "exat", "1"],
+                &["getex", "nokey", "ex", "1"],
+                &["getset", "a", "2"],
+                &["getdel", "a"],
+                &["getdel", "a"],
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "set c v",
+                "PEXPIREAT c 1700000100000",
+                "PEXPIREAT c 1800000000000",
+                "PERSIST c",
+                "DEL c",
+                "SET a 2",
+                "DEL a",
+            ]
+        );
+    }
+
+    #[test]
+    fn getex_past_expiry_is_unlink_under_lazyfree_lazy_expire() {
+        let mut t = db();
+        t.run(&["config", "set", "lazyfree-lazy-expire", "yes"]);
+        t.run(&["set", "c", "v"]);
+        t.take_propagated();
+        t.run(&["getex", "c", "pxat", "1"]);
+        assert_eq!(t.take_propagated(), ["UNLINK c"]);
+    }
+
+    #[test]
+    fn incrbyfloat_becomes_set_keepttl() {
+        let mut t = db();
+        let got = run(
+            &mut t,
+            &[
+                &["incrbyfloat", "q", "1.10"],
+                &["incrbyfloat", "q", "5.0e3"],
+                &["incrbyfloat", "q", "abc"],
+                &["set", "s", "x"],
+                &["incrbyfloat", "s", "1"],
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "SET q 1.1 KEEPTTL",
+                "SET q 5001.10000000000000009 KEEPTTL",
+                "set s x"
+            ]
+        );
+    }
+
+    #[test]
+    fn unchanged_writes_propagate_nothing() {
+        let mut t = db();
+        let got = run(
+            &mut t,
+            &[
+                &["setnx", "b", "3"],
+                &["setnx", "b", "4"],
+                &["msetnx", "b", "1", "c", "2"],
+                &["setrange", "e", "0", ""],
+                &["append", "e", "x"],
+                &["setbit", "e", "1", "0"],
+                &["setbit", "e", "1", "0"],
+                &["bitfield", "e", "get", "u8", "0"],
+                &["bitfield", "e", "set", "u8", "0", "1"],
+                &["bitop", "and", "f", "nokey"],
+                &["bitop", "and", "e", "nokey"],
+                &["incr", "n"],
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                "setnx b 3",
+                "append e x",
+                "setbit e 1 0",
+                "bitfield e set u8 0 1",
+                "bitop and e nokey",
+                "incr n",
+            ]
+        );
     }
 }

@@ -883,6 +883,11 @@ fn zremrangebylex(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 // ---------------------------------------------------------------------------------------
 // ZPOPMIN / ZPOPMAX / ZMPOP
 
+/// `ZPOPMIN` or `ZPOPMAX`, what the blocking and multi-key pops propagate as.
+fn zpop_name(max: bool) -> Bytes {
+    Bytes::from_static(if max { b"ZPOPMAX" } else { b"ZPOPMIN" })
+}
+
 /// Redis's genericZpopCommand. `count` -1 means a plain single pop.
 fn zpop_generic(
     ctx: &mut Ctx,
@@ -928,6 +933,14 @@ fn zpop_generic(
     ctx.db().signal_modified(key);
     delete_if_empty(ctx, key);
     ctx.dirty(n as u64);
+    if emitkey {
+        // genericZpopCommand: ZMPOP/BZMPOP propagate as `ZPOPMIN|ZPOPMAX key <popped>`.
+        ctx.propagate_as(vec![
+            zpop_name(max),
+            key.clone(),
+            Bytes::copy_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+        ]);
+    }
     Ok(if emitkey {
         Reply::Array(vec![Reply::bulk_slice(key), Reply::Array(items)])
     } else {
@@ -1026,6 +1039,8 @@ fn bzpop_minmax(ctx: &mut Ctx, argv: &[Bytes], max: bool) -> CmdResult {
         let r = zpop_generic(ctx, std::slice::from_ref(key), max, false, -1, false, false)?;
         if let Reply::Array(items) = r {
             if !items.is_empty() {
+                // blockingGenericZpopCommand: replicated as ZPOPMIN/ZPOPMAX key.
+                ctx.propagate_as(vec![zpop_name(max), key.clone()]);
                 let mut out = Vec::with_capacity(items.len() + 1);
                 out.push(Reply::Bulk(key.clone()));
                 out.extend(items);
@@ -2214,5 +2229,49 @@ mod tests {
             }
         }
         assert_eq!(t.run(&["ZCARD", "z"]), int(model.len() as i64));
+    }
+}
+
+/// What the sorted-set commands propagate, checked against redis-server 7.0.15's AOF.
+#[cfg(test)]
+mod propagation_tests {
+    use crate::cmd::testkit::TestDb;
+
+    #[test]
+    fn blocking_and_multi_key_pops_propagate_as_zpop() {
+        let mut t = TestDb::new().propagating();
+        for c in [
+            &["zadd", "z", "1", "a", "2", "b", "3", "c", "4", "d"][..],
+            &["bzpopmin", "nokey", "z", "0"],
+            &["bzpopmax", "z", "0"],
+            &["bzmpop", "0", "1", "z", "min", "count", "3"],
+            &["zadd", "z", "1", "a", "2", "b"],
+            &["zmpop", "1", "z", "max"],
+            &["zmpop", "1", "nokey", "max"],
+            &["zpopmin", "z", "0"],
+            &["zpopmin", "z", "5"],
+            &["zadd", "z", "1", "a"],
+            &["zadd", "z", "1", "a"],
+            &["zadd", "z", "xx", "2", "b"],
+            &["zincrby", "z", "0", "a"],
+            &["zunionstore", "zd", "1", "nokey"],
+            &["zrangestore", "zd2", "z", "5", "10"],
+            &["zremrangebyscore", "z", "5", "6"],
+        ] {
+            t.run(c);
+        }
+        assert_eq!(
+            t.take_propagated(),
+            [
+                "zadd z 1 a 2 b 3 c 4 d",
+                "ZPOPMIN z",
+                "ZPOPMAX z",
+                "ZPOPMIN z 2",
+                "zadd z 1 a 2 b",
+                "ZPOPMAX z 1",
+                "zpopmin z 5",
+                "zadd z 1 a",
+            ]
+        );
     }
 }
