@@ -65,6 +65,8 @@ impl Server {
             ));
         }
         let addrs = shared.listen_addrs.lock().clone();
+        // Set before the first client can be served, so none sees an empty dataset.
+        shared.persist.loading.store(true, Ordering::SeqCst);
         for l in listeners {
             tokio::spawn(listener::accept_loop(shared.clone(), l));
         }

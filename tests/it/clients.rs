@@ -24,6 +24,7 @@ const ENABLED_PY: &[&str] = &[
     "test_hashes.py",
     "test_keys.py",
     "test_lists.py",
+    "test_persistence.py",
     "test_pubsub.py",
     "test_server.py",
     "test_sets.py",

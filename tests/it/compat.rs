@@ -53,6 +53,7 @@ const ENABLED: &[&str] = &[
     "keys",
     "lists",
     "multi",
+    "persistence",
     "pubsub",
     "resp3",
     "resp3_basics",

@@ -88,7 +88,7 @@ fn restore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         ttl = ttl.wrapping_add(now);
     }
     // checkAlreadyExpired: a replica keeps the key and waits for the master's DEL.
-    if ttl != 0 && ttl <= now && !db.no_lazy_delete {
+    if ttl != 0 && ttl <= now && !db.no_lazy_delete && !db.loading {
         if deleted {
             ctx.propagate_as(vec![Bytes::from_static(b"DEL"), argv[1].clone()]);
             ctx.notify(NOTIFY_GENERIC, "del", key);

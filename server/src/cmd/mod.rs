@@ -520,6 +520,9 @@ fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
 /// Calls the handler and records commandstats, slowlog and monitor output.
 pub fn call(ctx: &mut Ctx, reg: &'static Registered, argv: &[Bytes]) -> Reply {
     let dirty_before = ctx.state.store.dirty;
+    // A top-level call that emits several commands (EXEC, SPOP with a count, a lazy
+    // expiry's DEL before the command) propagates them as one MULTI/EXEC, as Redis 7.0.
+    let mark = (!ctx.client.in_exec && ctx.state.prop.enabled).then(|| ctx.state.prop.mark());
     let res = (reg.spec.handler)(ctx, argv);
     ctx.notify_expired();
     if ctx.state.prop.enabled {
@@ -535,6 +538,9 @@ pub fn call(ctx: &mut Ctx, reg: &'static Registered, argv: &[Bytes]) -> Reply {
                 prop.command(db, argv)
             }
             None => {}
+        }
+        if let Some(m) = mark {
+            prop.wrap_multi(m);
         }
     }
     if ctx.client.blocked.is_some() {

@@ -122,7 +122,6 @@ fn exec(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     // EXEC's own duration (commandstats, latency) spans the commands it runs.
     let start = ctx.tick;
     ctx.client.in_exec = true;
-    let mark = ctx.state.prop.mark();
     let mut replies = Vec::with_capacity(m.commands.len());
     for (reg, argv) in &m.commands {
         let r = call(ctx, reg, argv);
@@ -136,7 +135,8 @@ fn exec(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     }
     ctx.client.in_exec = false;
     ctx.tick = start;
-    ctx.state.prop.wrap_multi(mark);
+    // The queued commands propagated themselves; call() wraps them in MULTI/EXEC.
+    ctx.propagate_none();
     Ok(Reply::Array(replies))
 }
 

@@ -2142,8 +2142,10 @@ mod propagation_tests {
                 "XCLAIM s2 g alice 0 1-1 TIME 1700000000000 RETRYCOUNT 1 FORCE JUSTID LASTID 1-1",
                 "XCLAIM s2 g bob 0 1-2 TIME 1700000000000 RETRYCOUNT 1 FORCE JUSTID LASTID 1-2",
                 "xadd s2 1-3 a 3",
+                "MULTI",
                 "XGROUP CREATECONSUMER s2 g carl",
                 "XGROUP SETID s2 g 1-3 ENTRIESREAD 3",
+                "EXEC",
                 "XGROUP CREATECONSUMER s2 g eve2",
                 "xgroup createconsumer s2 g dave",
                 "xgroup delconsumer s2 g dave",
@@ -2164,7 +2166,8 @@ mod propagation_tests {
                 &["xreadgroup", "group", "g", "eve", "streams", "s", ">"],
             ],
         );
-        assert_eq!(got.len(), 7);
+        // Three XCLAIMs from one XREADGROUP, wrapped in MULTI/EXEC.
+        assert_eq!(got.len(), 9);
         t.now_ms += 1000;
         let got = run(
             &mut t,
@@ -2195,14 +2198,18 @@ mod propagation_tests {
             got,
             [
                 "xdel s 1-2",
+                "MULTI",
                 "XCLAIM s g zed 0 1-1 TIME 1700000001000 RETRYCOUNT 2 FORCE JUSTID LASTID 1-3",
                 "XCLAIM s g eve 0 1-2 TIME 1700000000000 RETRYCOUNT 1 FORCE JUSTID LASTID 1-3",
                 "XCLAIM s g zed 0 1-3 TIME 1700000001000 RETRYCOUNT 2 FORCE JUSTID LASTID 1-3",
+                "EXEC",
                 "XCLAIM s g zed 0 1-1 TIME 1700000001000 RETRYCOUNT 2 FORCE JUSTID LASTID 1-3",
                 "XCLAIM s g yan 0 1-1 TIME 1700000000500 RETRYCOUNT 7 FORCE JUSTID LASTID 5-0",
                 "XGROUP SETID s g 6-0 ENTRIESREAD 3",
+                "MULTI",
                 "XCLAIM s g walt 0 1-1 TIME 1700000001000 RETRYCOUNT 8 FORCE JUSTID LASTID 6-0",
                 "XCLAIM s g walt 0 1-3 TIME 1700000001000 RETRYCOUNT 3 FORCE JUSTID LASTID 6-0",
+                "EXEC",
             ]
         );
         t.run(&["xadd", "s", "7-1", "a", "4"]);

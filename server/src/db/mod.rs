@@ -180,6 +180,9 @@ pub struct Db {
     pub stat_expired: u64,
     /// Keys that expired during the current command, for propagation as DEL.
     pub expired_keys: Vec<Key>,
+    /// While the AOF replays nothing expires (Redis's expireIfNeeded during loading):
+    /// the stream carries the deletions.
+    pub loading: bool,
     /// Clients watching each key (WATCH), as Redis's `db->watched_keys`. A key leaves the
     /// map when its last watcher unwatches, so the map only holds live watches.
     pub watched: std::collections::HashMap<Key, Vec<Watcher>, RandomState>,
@@ -201,6 +204,9 @@ impl Db {
     }
 
     fn is_expired(&self, key: &[u8]) -> bool {
+        if self.loading {
+            return false;
+        }
         match self.expires.get(key) {
             Some(&t) => t <= self.now_ms,
             None => false,

@@ -72,9 +72,15 @@ fn rdb_into_store<R: std::io::BufRead>(
     let mut store = Store::new(config.databases);
     let now = crate::util::now_ms();
     let loaded = &shared.persist.loading_loaded_bytes;
-    let stats = snapshot::load_rdb(&mut reader, name, &mut store, now, skip_expired, |off| {
-        loaded.store(off, Ordering::Relaxed)
-    })
+    let stats = snapshot::load_rdb(
+        &mut reader,
+        name,
+        &mut store,
+        config,
+        now,
+        skip_expired,
+        |off| loaded.store(off, Ordering::Relaxed),
+    )
     .map_err(|e| format!("Short read or OOM loading DB. Unrecoverable error, aborting now. {e}"))?;
     tracing::info!(
         "Done loading RDB, keys loaded: {}, keys expired: {}.",
@@ -139,6 +145,11 @@ fn load_aof(shared: &Shared, config: &Config) -> Result<(), String> {
     client.authenticated = true;
     client.aof_loader = true;
     let mut done_bytes = 0u64;
+    let set_loading = |on: bool| {
+        for db in shared.state.lock().store.dbs.iter_mut() {
+            db.loading = on;
+        }
+    };
     for (i, e) in files.iter().enumerate() {
         let path = dir.join(&e.name);
         let last = i + 1 == files.len();
@@ -161,6 +172,7 @@ fn load_aof(shared: &Shared, config: &Config) -> Result<(), String> {
                     &mut reader,
                     &e.name,
                     &mut store,
+                    config,
                     crate::util::now_ms(),
                     false,
                     |_| {},
@@ -173,7 +185,10 @@ fn load_aof(shared: &Shared, config: &Config) -> Result<(), String> {
             state.store = store;
             state.persist.last_load = stats;
         }
-        replay(shared, &mut client, &path, &buf, start, last, config)?;
+        set_loading(true);
+        let r = replay(shared, &mut client, &path, &buf, start, last, config);
+        set_loading(false);
+        r?;
         done_bytes += buf.len() as u64;
         shared
             .persist

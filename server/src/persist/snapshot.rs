@@ -58,6 +58,7 @@ pub fn load_rdb<R: BufRead>(
     reader: &mut RdbReader<R>,
     path: &str,
     store: &mut Store,
+    config: &Config,
     now_ms: i64,
     skip_expired: bool,
     mut progress: impl FnMut(u64),
@@ -100,7 +101,12 @@ pub fn load_rdb<R: BufRead>(
                     stats.keys_expired += 1;
                     continue;
                 }
-                let v = convert::from_rdb(value).map_err(|e| corrupt(reader.offset(), e))?;
+                let v = match convert::from_rdb(value) {
+                    Ok(v) => v,
+                    // Redis skips empty collections on load.
+                    Err(e) if e == convert::EMPTY_KEY => continue,
+                    Err(e) => return Err(corrupt(reader.offset(), e)),
+                };
                 let d = &mut store.dbs[db];
                 if d.keys.contains_key(&key[..]) {
                     return Err(corrupt(
@@ -108,7 +114,9 @@ pub fn load_rdb<R: BufRead>(
                         format!("RDB has duplicated key '{}'", String::from_utf8_lossy(&key)),
                     ));
                 }
-                d.insert_new(&key, v);
+                let clock = d.clock;
+                let entry = d.insert_new(&key, v);
+                convert::apply_key_meta(entry, &meta, config, &clock);
                 if let Some(t) = meta.expire_ms {
                     d.set_expire(&key, t);
                 }
