@@ -38,12 +38,16 @@ start() { # server dir args...
   local which=$1 dir=$2; shift 2
   mkdir -p "$dir"
   if [ "$which" = rill ]; then
-    "$RILL_BIN" --port "$port" --bind 127.0.0.1 --kafka-port 0 --dir "$dir" --loglevel warning "$@" >/dev/null 2>&1 &
+    "$RILL_BIN" --port "$port" --bind 127.0.0.1 --kafka-port 0 --dir "$dir" --loglevel warning --enable-debug-command yes "$@" >/dev/null 2>&1 &
   else
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --loglevel warning "$@" >/dev/null 2>&1 &
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --loglevel warning --enable-debug-command yes "$@" >/dev/null 2>&1 &
   fi
   pid=$!
-  until [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; do sleep 0.005; done
+  for _ in $(seq 1 20000); do
+    [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && return
+    sleep 0.005
+  done
+  echo "server did not start" >&2; exit 1
 }
 stop() { kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; }
 
@@ -71,7 +75,10 @@ for round in $(seq 1 "$ROUNDS"); do
     t0=$(now_ms)
     redis-cli -p "$port" bgsave >/dev/null
     sleep 0.01
-    until redis-cli -p "$port" info persistence | grep -q '^rdb_bgsave_in_progress:0'; do sleep 0.005; done
+    for _ in $(seq 1 30000); do
+      redis-cli -p "$port" info persistence | grep -q '^rdb_bgsave_in_progress:0' && break
+      sleep 0.005
+    done
     t1=$(now_ms)
     sleep 0.2
     kill -INT "$bpid" 2>/dev/null || true
