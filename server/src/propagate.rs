@@ -8,6 +8,7 @@
 //! the commands that reproduce the effect, or [`crate::cmd::Ctx::propagate_none`].
 
 use bytes::Bytes;
+use rill_storage::aof::encode_command;
 
 #[derive(Default)]
 pub struct Propagation {
@@ -66,22 +67,6 @@ impl Propagation {
 
     pub fn mark(&self) -> (usize, u64) {
         (self.buf.len(), self.ops)
-    }
-}
-
-/// RESP array of bulk strings, as Redis writes its AOF (catAppendOnlyGenericCommand).
-pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
-    let mut n = itoa::Buffer::new();
-    out.push(b'*');
-    out.extend_from_slice(n.format(argv.len()).as_bytes());
-    out.extend_from_slice(b"\r\n");
-    for a in argv {
-        let a = a.as_ref();
-        out.push(b'$');
-        out.extend_from_slice(n.format(a.len()).as_bytes());
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
     }
 }
 

@@ -379,11 +379,18 @@ fn cat_repr(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
-/// Appends one command as a RESP array of bulk strings.
-pub fn encode_command(out: &mut Vec<u8>, argv: &[&[u8]]) {
-    out.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
+/// Appends one command as a RESP array of bulk strings, as Redis writes its AOF
+/// (catAppendOnlyGenericCommand).
+pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
+    let mut n = itoa::Buffer::new();
+    out.push(b'*');
+    out.extend_from_slice(n.format(argv.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
     for a in argv {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        let a = a.as_ref();
+        out.push(b'$');
+        out.extend_from_slice(n.format(a.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
     }
@@ -531,10 +538,10 @@ mod tests {
     #[test]
     fn reads_commands_and_reports_a_torn_tail() {
         let mut buf = Vec::new();
-        encode_command(&mut buf, &[b"SET", b"k", b"v"]);
-        encode_command(&mut buf, &[b"INCR", b"n"]);
+        encode_command(&mut buf, &[&b"SET"[..], b"k", b"v"]);
+        encode_command(&mut buf, &[&b"INCR"[..], b"n"]);
         let full = buf.len();
-        encode_command(&mut buf, &[b"SET", b"k2", b"value"]);
+        encode_command(&mut buf, &[&b"SET"[..], b"k2", b"value"]);
         for cut in full..buf.len() {
             let mut r = CommandReader::new(&buf[..cut], 100);
             assert_eq!(r.next().unwrap().unwrap(), vec![&b"SET"[..], b"k", b"v"]);
@@ -556,8 +563,8 @@ mod tests {
     #[test]
     fn a_flipped_byte_is_corruption_with_its_offset() {
         let mut buf = Vec::new();
-        encode_command(&mut buf, &[b"SET", b"k", b"v"]);
-        encode_command(&mut buf, &[b"SET", b"k", b"v"]);
+        encode_command(&mut buf, &[&b"SET"[..], b"k", b"v"]);
+        encode_command(&mut buf, &[&b"SET"[..], b"k", b"v"]);
         let second = buf.len() / 2;
         buf[second] = b'x';
         let mut r = CommandReader::new(&buf, 0);

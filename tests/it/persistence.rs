@@ -7,6 +7,27 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// RDB-only server, with DEBUG POPULATE and CONFIG SET dir allowed.
+const RDB_ARGS: &[&str] = &[
+    "--save",
+    "",
+    "--enable-debug-command",
+    "yes",
+    "--enable-protected-configs",
+    "yes",
+];
+/// The same with appendonly yes.
+const AOF_ARGS: &[&str] = &[
+    "--appendonly",
+    "yes",
+    "--save",
+    "",
+    "--enable-debug-command",
+    "yes",
+    "--enable-protected-configs",
+    "yes",
+];
+
 fn cmd(c: &mut Connection, args: &[&str]) -> Value {
     let mut q = redis::cmd(args[0]);
     for a in &args[1..] {
@@ -170,14 +191,7 @@ fn assert_same(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) {
 
 #[test]
 fn save_and_restart_keeps_every_type() {
-    let s = TestServer::start_with(&[
-        "--save",
-        "",
-        "--enable-debug-command",
-        "yes",
-        "--enable-protected-configs",
-        "yes",
-    ]);
+    let s = TestServer::start_with(RDB_ARGS);
     let mut c = s.conn();
     populate(&mut c);
     let before = contents(&mut c);
@@ -186,17 +200,7 @@ fn save_and_restart_keeps_every_type() {
     assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
     assert_ne!(format!("{last:?}"), "");
     let dir = s.kill9();
-    let s = TestServer::start_in(
-        dir,
-        &[
-            "--save",
-            "",
-            "--enable-debug-command",
-            "yes",
-            "--enable-protected-configs",
-            "yes",
-        ],
-    );
+    let s = TestServer::start_in(dir, RDB_ARGS);
     let mut c = s.conn();
     let after = contents(&mut c);
     assert_same(&before, &after);
@@ -206,14 +210,7 @@ fn save_and_restart_keeps_every_type() {
 
 #[test]
 fn bgsave_serves_while_saving_and_the_file_has_the_fork_time_data() {
-    let s = TestServer::start_with(&[
-        "--save",
-        "",
-        "--enable-debug-command",
-        "yes",
-        "--enable-protected-configs",
-        "yes",
-    ]);
+    let s = TestServer::start_with(RDB_ARGS);
     let mut c = s.conn();
     populate(&mut c);
     cmd(&mut c, &["DEBUG", "POPULATE", "200000", "bulk", "50"]);
@@ -235,17 +232,7 @@ fn bgsave_serves_while_saving_and_the_file_has_the_fork_time_data() {
     let now: i64 = redis::cmd("LASTSAVE").query(&mut c).unwrap();
     assert!(now >= lastsave);
     let dir = s.kill9();
-    let s = TestServer::start_in(
-        dir,
-        &[
-            "--save",
-            "",
-            "--enable-debug-command",
-            "yes",
-            "--enable-protected-configs",
-            "yes",
-        ],
-    );
+    let s = TestServer::start_in(dir, RDB_ARGS);
     let mut c = s.conn();
     assert_eq!(cmd(&mut c, &["EXISTS", "after-fork"]), Value::Int(0));
     let n: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
@@ -286,17 +273,8 @@ fn sigterm_saves_when_save_rules_exist_and_shutdown_nosave_does_not() {
 
 #[test]
 fn aof_restart_replays_effects_and_rewrite_compacts() {
-    let args = [
-        "--appendonly",
-        "yes",
-        "--save",
-        "",
-        "--enable-debug-command",
-        "yes",
-        "--enable-protected-configs",
-        "yes",
-    ];
-    let s = TestServer::start_with(&args);
+    let args = AOF_ARGS;
+    let s = TestServer::start_with(args);
     let mut c = s.conn();
     populate(&mut c);
     cmd(&mut c, &["MULTI"]);
@@ -315,7 +293,7 @@ fn aof_restart_replays_effects_and_rewrite_compacts() {
         manifest.contains("appendonly.aof.1.incr.aof seq 1 type i"),
         "{manifest}"
     );
-    let s = TestServer::start_in(dir, &args);
+    let s = TestServer::start_in(dir, args);
     let mut c = s.conn();
     assert_same(&before, &contents(&mut c));
     // Rewrite: a new base and incr, old files gone, same data after another restart.
@@ -342,7 +320,7 @@ fn aof_restart_replays_effects_and_rewrite_compacts() {
         "{manifest}"
     );
     assert!(!aofdir.join("appendonly.aof.1.incr.aof").exists());
-    let s = TestServer::start_in(dir, &args);
+    let s = TestServer::start_in(dir, args);
     let mut c = s.conn();
     assert_same(&before, &contents(&mut c));
 }
@@ -463,17 +441,8 @@ fn refuses_to_start(dir: &std::path::Path, args: &[&str]) -> String {
 
 #[test]
 fn torn_aof_tail_is_cut_and_corruption_refuses_start() {
-    let args = [
-        "--appendonly",
-        "yes",
-        "--save",
-        "",
-        "--enable-debug-command",
-        "yes",
-        "--enable-protected-configs",
-        "yes",
-    ];
-    let s = TestServer::start_with(&args);
+    let args = AOF_ARGS;
+    let s = TestServer::start_with(args);
     let mut c = s.conn();
     for i in 0..50 {
         cmd(&mut c, &["SET", &format!("k{i}"), "v"]);
@@ -488,7 +457,7 @@ fn torn_aof_tail_is_cut_and_corruption_refuses_start() {
         .unwrap();
     std::io::Write::write_all(&mut f, b"*3\r\n$3\r\nSET\r\n$2\r\nzz").unwrap();
     drop(f);
-    let s = TestServer::start_in(dir, &args);
+    let s = TestServer::start_in(dir, args);
     let mut c = s.conn();
     assert_eq!(cmd(&mut c, &["DBSIZE"]), Value::Int(50));
     assert_eq!(std::fs::metadata(&incr).unwrap().len(), good_len);
@@ -521,14 +490,7 @@ fn torn_aof_tail_is_cut_and_corruption_refuses_start() {
 
 #[test]
 fn a_flipped_byte_in_the_rdb_refuses_start() {
-    let s = TestServer::start_with(&[
-        "--save",
-        "",
-        "--enable-debug-command",
-        "yes",
-        "--enable-protected-configs",
-        "yes",
-    ]);
+    let s = TestServer::start_with(RDB_ARGS);
     let mut c = s.conn();
     cmd(&mut c, &["DEBUG", "POPULATE", "1000"]);
     cmd(&mut c, &["SAVE"]);
@@ -579,16 +541,7 @@ fn failing_disk_refuses_writes_with_misconf() {
     std::fs::remove_dir_all(&gone_path).unwrap();
 
     // An AOF that cannot be written (its next incr file is /dev/full): -MISCONF.
-    let s = TestServer::start_with(&[
-        "--appendonly",
-        "yes",
-        "--save",
-        "",
-        "--enable-debug-command",
-        "yes",
-        "--enable-protected-configs",
-        "yes",
-    ]);
+    let s = TestServer::start_with(AOF_ARGS);
     let mut c = s.conn();
     cmd(&mut c, &["SET", "kept", "1"]);
     let next = s.dir.path().join("appendonlydir/appendonly.aof.2.incr.aof");
@@ -699,14 +652,7 @@ fn check_tool(tool: &str, arg: &std::path::Path) {
 #[test]
 fn rdb_files_interchange_with_redis_both_ways() {
     // Rill -> redis-check-rdb -> redis-server.
-    let s = TestServer::start_with(&[
-        "--save",
-        "",
-        "--enable-debug-command",
-        "yes",
-        "--enable-protected-configs",
-        "yes",
-    ]);
+    let s = TestServer::start_with(RDB_ARGS);
     let mut c = s.conn();
     populate(&mut c);
     let ours = contents(&mut c);
@@ -726,33 +672,14 @@ fn rdb_files_interchange_with_redis_both_ways() {
     drop(r);
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(rdir.path().join("dump.rdb"), dir.path().join("dump.rdb")).unwrap();
-    let s = TestServer::start_in(
-        dir,
-        &[
-            "--save",
-            "",
-            "--enable-debug-command",
-            "yes",
-            "--enable-protected-configs",
-            "yes",
-        ],
-    );
+    let s = TestServer::start_in(dir, RDB_ARGS);
     assert_same(&theirs, &contents(&mut s.conn()));
 }
 
 #[test]
 fn aof_directories_interchange_with_redis_both_ways() {
     // Rill's appendonlydir passes redis-check-aof and loads into redis-server.
-    let s = TestServer::start_with(&[
-        "--appendonly",
-        "yes",
-        "--save",
-        "",
-        "--enable-debug-command",
-        "yes",
-        "--enable-protected-configs",
-        "yes",
-    ]);
+    let s = TestServer::start_with(AOF_ARGS);
     let mut c = s.conn();
     populate(&mut c);
     cmd(&mut c, &["INCRBYFLOAT", "float", "0.25"]);
@@ -788,18 +715,6 @@ fn aof_directories_interchange_with_redis_both_ways() {
         let e = e.unwrap();
         std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
     }
-    let s = TestServer::start_in(
-        dir,
-        &[
-            "--appendonly",
-            "yes",
-            "--save",
-            "",
-            "--enable-debug-command",
-            "yes",
-            "--enable-protected-configs",
-            "yes",
-        ],
-    );
+    let s = TestServer::start_in(dir, AOF_ARGS);
     assert_same(&theirs, &contents(&mut s.conn()));
 }

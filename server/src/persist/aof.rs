@@ -212,17 +212,6 @@ fn switch_incr(shared: &Shared, aof: &mut AofState, seq: u64) -> io::Result<()> 
     Ok(())
 }
 
-/// Writes a base file of the whole dataset (RDB preamble) to `path`, fsynced.
-fn write_base(path: &Path, state: &State, config: &Config, now_ms: i64) -> io::Result<u64> {
-    let f = File::create(path)?;
-    let w = io::BufWriter::with_capacity(1 << 16, f);
-    let mut w = snapshot::write_rdb(w, &state.store, config, now_ms, true)?;
-    w.flush()?;
-    let f = w.into_inner().map_err(|e| e.into_error())?;
-    f.sync_all()?;
-    Ok(f.metadata()?.len())
-}
-
 /// Start-up with appendonly yes and no AOF yet (or CONFIG SET appendonly yes on an
 /// empty dataset): base and incr 1 written synchronously, as Redis 7.0 does on start.
 pub fn create_on_start(
@@ -237,7 +226,7 @@ pub fn create_on_start(
     let base = faof::base_name(&aof.filename, base_seq, true);
     tracing::info!("Creating AOF base file {base} on server start");
     let path = aof.dir.join(&base);
-    let size = write_base(&path, state, config, now_ms)?;
+    let size = snapshot::write_rdb_file(&path, &state.store, config, now_ms, true)?;
     let aof = &mut state.persist.aof;
     aof.base_seq = base_seq;
     aof.base_size = size;
@@ -331,7 +320,7 @@ pub fn start_rewrite(
     let state_ref: &State = state;
     let pid = child::spawn(|| {
         let tmp = tmp_dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-        match write_base(&tmp, state_ref, config, now_ms) {
+        match snapshot::write_rdb_file(&tmp, &state_ref.store, config, now_ms, true) {
             Ok(_) => 0,
             Err(_) => {
                 let _ = std::fs::remove_file(&tmp);

@@ -13,7 +13,7 @@ pub mod snapshot;
 use crate::cmd::CmdError;
 use crate::config::Config;
 use crate::shared::{Shared, State};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
@@ -83,15 +83,8 @@ fn rdb_path(config: &Config) -> PathBuf {
 /// Writes the dataset to `path` through a temp file in the same directory, fsynced and
 /// renamed into place (rdbSave).
 fn save_to(path: &Path, tmp: &Path, state: &State, config: &Config, now_ms: i64) -> io::Result<()> {
-    let res = (|| {
-        let f = std::fs::File::create(tmp)?;
-        let w = io::BufWriter::with_capacity(1 << 16, f);
-        let mut w = snapshot::write_rdb(w, &state.store, config, now_ms, false)?;
-        w.flush()?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        std::fs::rename(tmp, path)
-    })();
+    let res = snapshot::write_rdb_file(tmp, &state.store, config, now_ms, false)
+        .and_then(|_| std::fs::rename(tmp, path));
     if res.is_err() {
         let _ = std::fs::remove_file(tmp);
     }
@@ -402,7 +395,6 @@ pub fn prepare_shutdown(
 
 /// INFO persistence, with Redis's field names.
 pub fn info(shared: &Shared, state: &State, config: &Config, o: &mut String) {
-    use std::fmt::Write as _;
     let p = &state.persist;
     let sp = &shared.persist;
     let loading = sp.loading.load(Ordering::Relaxed);
@@ -517,5 +509,4 @@ pub fn info(shared: &Shared, state: &State, config: &Config, o: &mut String) {
         f("aof_pending_bio_fsync:0".into());
         f("aof_delayed_fsync:0".into());
     }
-    let _ = write!(o, "");
 }

@@ -46,6 +46,23 @@ pub fn write_rdb<W: Write>(
     wr.finish()
 }
 
+/// [`write_rdb`] into a new file at `path`, fsynced; returns its size.
+pub fn write_rdb_file(
+    path: &std::path::Path,
+    store: &Store,
+    config: &Config,
+    now_ms: i64,
+    aof_base: bool,
+) -> io::Result<u64> {
+    let f = std::fs::File::create(path)?;
+    let w = io::BufWriter::with_capacity(1 << 16, f);
+    let mut w = write_rdb(w, store, config, now_ms, aof_base)?;
+    w.flush()?;
+    let f = w.into_inner().map_err(|e| e.into_error())?;
+    f.sync_all()?;
+    Ok(f.metadata()?.len())
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LoadStats {
     pub keys_loaded: u64,
