@@ -46,7 +46,8 @@ impl Server {
     /// ```no_run
     /// # async fn f() -> std::io::Result<()> {
     /// let config = rill_server::config::Config::from_args(&["--port".into(), "0".into()]).unwrap();
-    /// let server = rill_server::Server::start(config).await?;
+    /// let mut server = rill_server::Server::start(config).await?;
+    /// server.loaded().await.map_err(std::io::Error::other)?;
     /// println!("redis://{}", server.addr());
     /// server.shutdown();
     /// # Ok(()) }

@@ -17,7 +17,8 @@ fn embedded_server_on_port_zero() {
             "127.0.0.1".into(),
         ])
         .unwrap();
-        let server = rill_server::Server::start(config).await.unwrap();
+        let mut server = rill_server::Server::start(config).await.unwrap();
+        server.loaded().await.unwrap();
         assert_ne!(server.addr().port(), 0);
         let url = format!("redis://{}/", server.addr());
         // The redis crate's sync client on a blocking thread, so the runtime keeps serving.
