@@ -318,7 +318,7 @@ async fn run_batch(
     let now = crate::util::now_ms();
     let mut last = 0;
     let mut blocked_at = None;
-    let sync_to;
+    let aof_target;
     {
         let mut state = shared.state.lock();
         state.begin(now, &config);
@@ -369,18 +369,10 @@ async fn run_batch(
             crate::blocking::after_batch(ctx.shared, ctx.state, ctx.client);
         }
         let config = ctx.config.clone();
-        sync_to = crate::persist::aof::flush(shared, &mut state, &config);
+        aof_target = crate::persist::aof::batch_target(shared, &state, &config);
     }
-    if let Some(target) = sync_to {
-        // appendfsync always: on disk before the replies go out. Yielding first lets other
-        // ready clients run their batches, so one fdatasync covers them all.
-        tokio::task::yield_now().await;
-        if let Err(e) = shared.persist.syncer.sync_to(target) {
-            tracing::error!(
-                "Can't persist the AOF (fsync: {e}) with appendfsync always. Exiting..."
-            );
-            std::process::exit(1);
-        }
+    if let Some((target, always)) = aof_target {
+        crate::persist::aof::after_batch(shared, target, always).await;
     }
     if let Some(argv) = batch.get(last) {
         let name = cmd::resolve(argv).map_or("NULL", |r| r.full_name.as_str());

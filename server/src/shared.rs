@@ -215,6 +215,7 @@ impl State {
         clock.lfu = config.maxmemory_policy.contains("lfu");
         clock.lfu_log_factor = config.lfu_log_factor;
         clock.lfu_decay_time = config.lfu_decay_time;
+        clock.frozen = self.persist.child.is_some();
         self.store.begin(now_ms, clock);
     }
 }

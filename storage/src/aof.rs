@@ -4,7 +4,9 @@
 //! one base file `<appendfilename>.<seq>.base.rdb` (or `.base.aof`) and incremental files
 //! `<appendfilename>.<seq>.incr.aof`, replayed in manifest order.
 
+use crate::rdb::{Stream, StreamId, Value};
 use crate::Error;
+use std::borrow::Cow;
 use std::io;
 use std::path::Path;
 
@@ -396,6 +398,135 @@ pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
     }
 }
 
+/// Redis 7.0's AOF_REWRITE_ITEMS_PER_CMD: elements per RPUSH/SADD/ZADD/HMSET.
+const ITEMS_PER_CMD: usize = 64;
+
+fn id_arg(id: &StreamId) -> Vec<u8> {
+    format!("{}-{}", id.ms, id.seq).into_bytes()
+}
+
+/// Appends the commands that rebuild one key, as Redis 7.0's rewriteAppendOnlyFileRio
+/// writes a base file without RDB preamble (`aof-use-rdb-preamble no`): collections in
+/// chunks of 64 elements, streams as XADD + XSETID + XGROUP CREATE + XCLAIM ... FORCE
+/// (XGROUP CREATECONSUMER for consumers with nothing pending), the TTL as PEXPIREAT.
+pub fn rewrite_key(out: &mut Vec<u8>, key: &[u8], value: &Value<'_>, expire_ms: Option<i64>) {
+    fn chunked<'v, T>(
+        out: &mut Vec<u8>,
+        cmd: &'static [u8],
+        key: &'v [u8],
+        items: &'v [T],
+        args: impl Fn(&'v T, &mut Vec<Cow<'v, [u8]>>),
+    ) {
+        for chunk in items.chunks(ITEMS_PER_CMD) {
+            let mut argv: Vec<Cow<[u8]>> = vec![Cow::Borrowed(cmd), Cow::Borrowed(key)];
+            for item in chunk {
+                args(item, &mut argv);
+            }
+            encode_command(out, &argv);
+        }
+    }
+    match value {
+        Value::String(v) => encode_command(out, &[b"SET", key, v]),
+        Value::List(items) => chunked(out, b"RPUSH", key, items, |i, a| a.push(Cow::Borrowed(i))),
+        Value::Set(items) => chunked(out, b"SADD", key, items, |i, a| a.push(Cow::Borrowed(i))),
+        Value::Hash(pairs) => chunked(out, b"HMSET", key, pairs, |(f, v), a| {
+            a.push(Cow::Borrowed(f));
+            a.push(Cow::Borrowed(v));
+        }),
+        Value::ZSet(pairs) => chunked(out, b"ZADD", key, pairs, |(m, score), a| {
+            a.push(Cow::Owned(
+                rill_protocol::fmt::double_g17(*score).into_bytes(),
+            ));
+            a.push(Cow::Borrowed(m));
+        }),
+        Value::Stream(s) => rewrite_stream(out, key, s),
+    }
+    if let Some(t) = expire_ms {
+        encode_command(out, &[&b"PEXPIREAT"[..], key, t.to_string().as_bytes()]);
+    }
+}
+
+/// rewriteStreamObject.
+fn rewrite_stream(out: &mut Vec<u8>, key: &[u8], s: &Stream<'_>) {
+    if s.entries.is_empty() {
+        // The XADD MAXLEN 0 trick creates the (empty) stream key.
+        encode_command(
+            out,
+            &[&b"XADD"[..], key, b"MAXLEN", b"0", b"0-1", b"x", b"y"],
+        );
+    }
+    for e in &s.entries {
+        let id = id_arg(&e.id);
+        let mut argv: Vec<&[u8]> = vec![b"XADD", key, &id];
+        for (f, v) in &e.fields {
+            argv.push(f);
+            argv.push(v);
+        }
+        encode_command(out, &argv);
+    }
+    let added = s.entries_added.to_string();
+    encode_command(
+        out,
+        &[
+            &b"XSETID"[..],
+            key,
+            &id_arg(&s.last_id),
+            b"ENTRIESADDED",
+            added.as_bytes(),
+            b"MAXDELETEDID",
+            &id_arg(&s.max_deleted_entry_id),
+        ],
+    );
+    for g in &s.groups {
+        let read = g.entries_read.to_string();
+        encode_command(
+            out,
+            &[
+                &b"XGROUP"[..],
+                b"CREATE",
+                key,
+                &g.name,
+                &id_arg(&g.last_id),
+                b"ENTRIESREAD",
+                read.as_bytes(),
+            ],
+        );
+        for c in &g.consumers {
+            if c.pel.is_empty() {
+                encode_command(
+                    out,
+                    &[&b"XGROUP"[..], b"CREATECONSUMER", key, &g.name, &c.name],
+                );
+                continue;
+            }
+            for id in &c.pel {
+                // The group PEL is in id order, as in the RDB.
+                let Ok(i) = g.pel.binary_search_by_key(id, |p| p.id) else {
+                    continue;
+                };
+                let nack = &g.pel[i];
+                encode_command(
+                    out,
+                    &[
+                        &b"XCLAIM"[..],
+                        key,
+                        &g.name,
+                        &c.name,
+                        b"0",
+                        &id_arg(id),
+                        b"TIME",
+                        nack.delivery_time.to_string().as_bytes(),
+                        b"RETRYCOUNT",
+                        nack.delivery_count.to_string().as_bytes(),
+                        b"JUSTID",
+                        b"FORCE",
+                    ],
+                );
+            }
+        }
+    }
+}
+
 /// Commands from an AOF file's RESP section.
 pub struct CommandReader<'a> {
     buf: &'a [u8],
@@ -534,6 +665,84 @@ impl From<ReadError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rdb::Blob;
+
+    fn commands(buf: &[u8]) -> Vec<Vec<String>> {
+        let mut r = CommandReader::new(buf, 0);
+        let mut out = Vec::new();
+        while let Some(argv) = r.next().unwrap() {
+            out.push(
+                argv.iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect(),
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn rewrite_chunks_collections_and_ends_with_the_ttl() {
+        let items: Vec<Blob> = (0..130)
+            .map(|i| Cow::Owned(i.to_string().into_bytes()))
+            .collect();
+        let mut out = Vec::new();
+        rewrite_key(&mut out, b"l", &Value::List(items), Some(1_700_000_000_000));
+        let cmds = commands(&out);
+        let lens: Vec<usize> = cmds.iter().map(|c| c.len()).collect();
+        assert_eq!(lens, [66, 66, 4, 3]);
+        assert_eq!(cmds[2][..3], ["RPUSH", "l", "128"]);
+        assert_eq!(cmds[3], ["PEXPIREAT", "l", "1700000000000"]);
+
+        out.clear();
+        let z = vec![
+            (Cow::Borrowed(&b"m"[..]), 0.1),
+            (Cow::Borrowed(&b"n"[..]), f64::NEG_INFINITY),
+        ];
+        rewrite_key(&mut out, b"z", &Value::ZSet(z), None);
+        assert_eq!(
+            commands(&out),
+            [["ZADD", "z", "0.10000000000000001", "m", "-inf", "n"]]
+        );
+    }
+
+    #[test]
+    fn rewrite_of_an_empty_stream_with_a_group_uses_the_maxlen_0_trick() {
+        let s = Stream {
+            last_id: StreamId { ms: 5, seq: 5 },
+            entries_added: 1,
+            groups: vec![crate::rdb::Group {
+                name: Cow::Borrowed(b"g"),
+                last_id: StreamId { ms: 5, seq: 5 },
+                entries_read: 1,
+                pel: vec![],
+                consumers: vec![crate::rdb::Consumer {
+                    name: Cow::Borrowed(b"c"),
+                    seen_time: 0,
+                    pel: vec![],
+                }],
+            }],
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        rewrite_key(&mut out, b"s", &Value::Stream(Box::new(s)), None);
+        assert_eq!(
+            commands(&out),
+            [
+                &["XADD", "s", "MAXLEN", "0", "0-1", "x", "y"][..],
+                &[
+                    "XSETID",
+                    "s",
+                    "5-5",
+                    "ENTRIESADDED",
+                    "1",
+                    "MAXDELETEDID",
+                    "0-0"
+                ],
+                &["XGROUP", "CREATE", "s", "g", "5-5", "ENTRIESREAD", "1"],
+                &["XGROUP", "CREATECONSUMER", "s", "g", "c"],
+            ]
+        );
+    }
 
     #[test]
     fn reads_commands_and_reports_a_torn_tail() {

@@ -83,6 +83,11 @@ fn populate(c: &mut Connection) {
             "stream",
             ">",
         ],
+        vec!["XGROUP", "CREATECONSUMER", "stream", "grp", "bob"],
+        vec!["XADD", "stream", "3-1", "f", "v3"],
+        vec!["XDEL", "stream", "3-1"],
+        vec!["XADD", "emptystream", "MAXLEN", "0", "5-5", "f", "v"],
+        vec!["XGROUP", "CREATE", "emptystream", "grp", "$"],
         vec!["EXPIRE", "list", "7000"],
         vec!["SELECT", "3"],
         vec!["SET", "db3", "x"],
@@ -153,7 +158,19 @@ fn contents(c: &mut Connection) -> BTreeMap<String, String> {
                         .next()
                         .unwrap_or_default()
                         .to_string();
-                    Value::SimpleString(format!("{r:?} {g} {p:?}"))
+                    let mut ids = String::new();
+                    if let Value::Array(info) = cmd(c, &["XINFO", "STREAM", &k]) {
+                        for kv in info.chunks(2) {
+                            let name = format!("{:?}", kv[0]);
+                            if ["last-generated-id", "max-deleted-entry-id", "entries-added"]
+                                .iter()
+                                .any(|f| name.contains(f))
+                            {
+                                ids.push_str(&format!("{name}={:?} ", kv[1]));
+                            }
+                        }
+                    }
+                    Value::SimpleString(format!("{r:?} {g} {p:?} {ids}"))
                 }
                 other => panic!("type {other}"),
             };
@@ -205,7 +222,7 @@ fn save_and_restart_keeps_every_type() {
     let after = contents(&mut c);
     assert_same(&before, &after);
     let loaded = info_field(&mut c, "rdb_last_load_keys_loaded");
-    assert_eq!(loaded, "20");
+    assert_eq!(loaded, "21");
 }
 
 #[test]
@@ -236,13 +253,64 @@ fn bgsave_serves_while_saving_and_the_file_has_the_fork_time_data() {
     let mut c = s.conn();
     assert_eq!(cmd(&mut c, &["EXISTS", "after-fork"]), Value::Int(0));
     let n: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
-    assert_eq!(n, 200000 + 19);
+    assert_eq!(n, 200000 + 20);
     cmd(&mut c, &["DEL", "after-fork"]);
     let mut after = contents(&mut c);
     after.retain(|k, _| !k.starts_with("0/bulk:"));
     let mut before = before;
     before.retain(|k, _| !k.starts_with("0/bulk:"));
     assert_same(&before, &after);
+}
+
+#[test]
+fn clients_get_loading_while_the_rdb_loads() {
+    let s = TestServer::start_with(RDB_ARGS);
+    let mut c = s.conn();
+    cmd(&mut c, &["DEBUG", "POPULATE", "1000", "k", "8"]);
+    assert_eq!(cmd(&mut c, &["SAVE"]), Value::Okay);
+    let dir = s.kill9();
+    // key-load-delay (Redis's hidden test config): 2 ms a key keeps the load going ~2 s.
+    let mut args = RDB_ARGS.to_vec();
+    args.extend(["--key-load-delay", "2000"]);
+    let s = TestServer::spawn_in(dir, &args);
+    let mut c = s.conn();
+    for q in [
+        &["PING"][..],
+        &["GET", "k:1"],
+        &["SET", "x", "1"],
+        &["DBSIZE"],
+    ] {
+        let e = redis::cmd(q[0])
+            .arg(&q[1..])
+            .query::<Value>(&mut c)
+            .expect_err("served while loading");
+        assert_eq!(e.code(), Some("LOADING"), "{q:?}: {e}");
+        assert!(
+            e.to_string()
+                .contains("Redis is loading the dataset in memory"),
+            "{e}"
+        );
+    }
+    // INFO is allowed while loading, as in Redis, and shows the progress.
+    assert_eq!(info_field(&mut c, "loading"), "1");
+    assert_eq!(info_field(&mut c, "async_loading"), "0");
+    let total: u64 = info_field(&mut c, "loading_total_bytes").parse().unwrap();
+    assert!(total > 1000 * 8, "loading_total_bytes {total}");
+    for f in [
+        "loading_start_time",
+        "loading_loaded_perc",
+        "loading_eta_seconds",
+    ] {
+        info_field(&mut c, f);
+    }
+    s.wait_loaded();
+    assert_eq!(info_field(&mut c, "loading"), "0");
+    assert_eq!(cmd(&mut c, &["DBSIZE"]), Value::Int(1000));
+    assert_eq!(info_field(&mut c, "rdb_last_load_keys_loaded"), "1000");
+    assert_eq!(
+        cmd(&mut c, &["GET", "k:1"]),
+        Value::BulkString(b"value:1\0".to_vec())
+    );
 }
 
 #[test]
@@ -678,31 +746,56 @@ fn rdb_files_interchange_with_redis_both_ways() {
 
 #[test]
 fn aof_directories_interchange_with_redis_both_ways() {
+    aof_interchange("yes");
+}
+
+#[test]
+fn aof_directories_with_resp_base_files_interchange_with_redis_both_ways() {
+    aof_interchange("no");
+}
+
+fn wait_rewrites(c: &mut Connection, n: &str) {
+    assert!(wait_for(Duration::from_secs(30), || {
+        info_field(c, "aof_rewrite_in_progress") == "0" && info_field(c, "aof_rewrites") == n
+    }));
+}
+
+/// Both directions, each after a rewrite, so the base file (RDB preamble or, with
+/// `aof-use-rdb-preamble no`, commands) holds the data and an incr file follows it.
+fn aof_interchange(preamble: &str) {
+    let base_ext = if preamble == "yes" { "rdb" } else { "aof" };
+    let mut args = AOF_ARGS.to_vec();
+    args.extend(["--aof-use-rdb-preamble", preamble]);
+    let redis_args = ["--appendonly", "yes", "--aof-use-rdb-preamble", preamble];
+
     // Rill's appendonlydir passes redis-check-aof and loads into redis-server.
-    let s = TestServer::start_with(AOF_ARGS);
+    let s = TestServer::start_with(&args);
     let mut c = s.conn();
     populate(&mut c);
+    cmd(&mut c, &["BGREWRITEAOF"]);
+    wait_rewrites(&mut c, "1");
     cmd(&mut c, &["INCRBYFLOAT", "float", "0.25"]);
     let ours = contents(&mut c);
     let dir = s.kill9();
+    let appenddir = dir.path().join("appendonlydir");
+    let base = std::fs::read(appenddir.join(format!("appendonly.aof.2.base.{base_ext}")))
+        .expect("base file named by aof-use-rdb-preamble");
+    assert_eq!(base.starts_with(b"REDIS"), preamble == "yes");
     check_tool(
         "redis-check-aof",
-        &dir.path().join("appendonlydir/appendonly.aof.manifest"),
+        &appenddir.join("appendonly.aof.manifest"),
     );
-    let r = RealRedis::start(dir.path(), &["--appendonly", "yes"]);
+    let r = RealRedis::start(dir.path(), &redis_args);
     assert_same(&ours, &contents(&mut r.conn()));
     drop(r);
 
     // redis-server's appendonlydir (base + incr, after a rewrite) loads into Rill.
     let rdir = tempfile::tempdir().unwrap();
-    let r = RealRedis::start(rdir.path(), &["--appendonly", "yes"]);
+    let r = RealRedis::start(rdir.path(), &redis_args);
     let mut rc = r.conn();
     populate(&mut rc);
     cmd(&mut rc, &["BGREWRITEAOF"]);
-    assert!(wait_for(Duration::from_secs(20), || {
-        info_field(&mut rc, "aof_rewrite_in_progress") == "0"
-            && info_field(&mut rc, "aof_rewrites") == "1"
-    }));
+    wait_rewrites(&mut rc, "1");
     cmd(&mut rc, &["SET", "after", "rewrite"]);
     cmd(&mut rc, &["EXPIRE", "after", "9999"]);
     let theirs = contents(&mut rc);
@@ -715,6 +808,57 @@ fn aof_directories_interchange_with_redis_both_ways() {
         let e = e.unwrap();
         std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
     }
-    let s = TestServer::start_in(dir, AOF_ARGS);
+    assert!(dst
+        .join(format!("appendonly.aof.2.base.{base_ext}"))
+        .exists());
+    let s = TestServer::start_in(dir, &args);
     assert_same(&theirs, &contents(&mut s.conn()));
+}
+
+#[test]
+fn a_pre_7_single_file_aof_is_upgraded_as_redis_does() {
+    // An old-style appendonly.aof: an RDB preamble would do too; commands are enough.
+    let mut old = Vec::new();
+    for argv in [
+        &["SELECT", "0"][..],
+        &["SET", "a", "1"],
+        &["RPUSH", "l", "x", "y"],
+        &["SELECT", "3"],
+        &["SET", "b", "2"],
+    ] {
+        old.extend_from_slice(format!("*{}\r\n", argv.len()).as_bytes());
+        for a in argv {
+            old.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+        }
+    }
+    let with_old = || {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("appendonly.aof"), &old).unwrap();
+        dir
+    };
+    let check = |dir: &std::path::Path| {
+        assert!(!dir.join("appendonly.aof").exists(), "old file moved");
+        let appenddir = dir.join("appendonlydir");
+        assert_eq!(
+            std::fs::read(appenddir.join("appendonly.aof")).unwrap(),
+            old
+        );
+        check_tool(
+            "redis-check-aof",
+            &appenddir.join("appendonly.aof.manifest"),
+        );
+        std::fs::read_to_string(appenddir.join("appendonly.aof.manifest")).unwrap()
+    };
+    let rdir = with_old();
+    let r = RealRedis::start(rdir.path(), &["--appendonly", "yes"]);
+    let theirs = contents(&mut r.conn());
+    drop(r);
+    let their_manifest = check(rdir.path());
+
+    let s = TestServer::start_in(with_old(), AOF_ARGS);
+    let ours = contents(&mut s.conn());
+    let dir = s.kill9();
+    assert_eq!(check(dir.path()), their_manifest);
+    assert_same(&theirs, &ours);
+    assert_eq!(ours.len(), 3);
 }

@@ -971,8 +971,12 @@ fn info_section(ctx: &mut Ctx, name: &str, o: &mut String) {
             field!(o, "pubsub_channels:0");
             field!(o, "pubsub_patterns:0");
             field!(o, "pubsubshard_channels:0");
-            field!(o, "latest_fork_usec:0");
-            field!(o, "total_forks:0");
+            {
+                use crate::persist::child::{LATEST_FORK_USEC, TOTAL_FORKS};
+                use std::sync::atomic::Ordering::Relaxed;
+                field!(o, "latest_fork_usec:{}", LATEST_FORK_USEC.load(Relaxed));
+                field!(o, "total_forks:{}", TOTAL_FORKS.load(Relaxed));
+            }
             field!(o, "migrate_cached_sockets:0");
             field!(o, "slave_expires_tracked_keys:0");
             field!(o, "active_defrag_hits:0");

@@ -76,6 +76,9 @@ pub struct AccessClock {
     pub lfu: bool,
     pub lfu_log_factor: u32,
     pub lfu_decay_time: u32,
+    /// A fork child is writing a snapshot: accesses are not recorded, so reads do not
+    /// dirty pages the child shares (Redis skips the update while a child is active).
+    pub frozen: bool,
 }
 
 impl Default for AccessClock {
@@ -86,6 +89,7 @@ impl Default for AccessClock {
             lfu: false,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
+            frozen: false,
         }
     }
 }
@@ -135,6 +139,9 @@ impl AccessClock {
 
     /// Records an access to an entry.
     pub fn touch(&self, lru: &mut u32) {
+        if self.frozen {
+            return;
+        }
         if self.lfu {
             let mut counter = self.lfu_decayed(*lru);
             // LFULogIncr
@@ -698,6 +705,18 @@ mod tests {
 
     fn s(v: &str) -> Value {
         Value::Str(SBytes::from(v))
+    }
+
+    #[test]
+    fn frozen_clock_records_no_access() {
+        let mut clock = AccessClock::from_ms(100_000);
+        let mut lru = 7;
+        clock.frozen = true;
+        clock.touch(&mut lru);
+        assert_eq!(lru, 7);
+        clock.frozen = false;
+        clock.touch(&mut lru);
+        assert_eq!(lru, 100);
     }
 
     #[test]

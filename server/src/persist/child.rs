@@ -8,6 +8,12 @@
 #![allow(unsafe_code)]
 
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// INFO stats latest_fork_usec / total_forks: the fork pauses the server (page tables are
+/// copied under the keyspace lock), so monitoring watches it.
+pub static LATEST_FORK_USEC: AtomicU64 = AtomicU64::new(0);
+pub static TOTAL_FORKS: AtomicU64 = AtomicU64::new(0);
 
 /// How a child ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -23,7 +29,12 @@ pub fn spawn(f: impl FnOnce() -> i32) -> io::Result<i32> {
     // SAFETY: fork is async-signal-safe; in the child only the calling thread exists and
     // `f` touches memory the caller owns (it holds the keyspace lock), the allocator
     // (glibc's malloc re-initialises its locks in the child) and plain file I/O.
+    let start = std::time::Instant::now();
     let pid = unsafe { libc::fork() };
+    if pid > 0 {
+        LATEST_FORK_USEC.store(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+        TOTAL_FORKS.fetch_add(1, Ordering::Relaxed);
+    }
     match pid {
         -1 => Err(io::Error::last_os_error()),
         0 => {
@@ -66,16 +77,4 @@ pub fn kill(pid: i32) {
         let mut status = 0;
         libc::waitpid(pid, &mut status, 0);
     }
-}
-
-/// Where the child's copy-on-write cost would be reported; Redis reads /proc smaps.
-pub fn private_dirty_bytes(pid: i32) -> u64 {
-    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else {
-        return 0;
-    };
-    s.lines()
-        .filter(|l| l.starts_with("Private_Dirty:"))
-        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .sum::<u64>()
-        * 1024
 }

@@ -100,6 +100,7 @@ fn load_aof(shared: &Shared, config: &Config) -> Result<(), String> {
         let mut state = shared.state.lock();
         state.persist.aof = aof::init_state(config);
     }
+    upgrade_single_file_aof(config, &dir, &mpath)?;
     let text = match std::fs::read(&mpath) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -201,6 +202,54 @@ fn load_aof(shared: &Shared, config: &Config) -> Result<(), String> {
     aof::open_existing(shared, &mut state, manifest).map_err(|e| format!("Can't open the AOF: {e}"))
 }
 
+/// A pre-7.0 single `appendonly.aof` in `dir` becomes the base of a multi-part AOF, as
+/// Redis 7.0's aofUpgradePrepare does: when the AOF directory or its manifest is missing,
+/// or the manifest names only that file as its base and the file is not in the directory
+/// yet (an upgrade interrupted between writing the manifest and moving the file).
+fn upgrade_single_file_aof(config: &Config, dir: &Path, mpath: &Path) -> Result<(), String> {
+    let filename = config.get("appendfilename");
+    let old = config.dir.join(filename);
+    if !old.is_file() {
+        return Ok(());
+    }
+    let manifest = match std::fs::read(mpath) {
+        Ok(t) => Some(Manifest::parse(&t).map_err(|e| format!("{}: {e}", mpath.display()))?),
+        Err(_) => None,
+    };
+    let upgrade = match &manifest {
+        None => true,
+        Some(m) => {
+            m.incrs().next().is_none()
+                && m.base()
+                    .is_none_or(|b| b.name == filename && !dir.join(filename).exists())
+        }
+    };
+    if !upgrade {
+        return Ok(());
+    }
+    let fail = |what: &str, e: std::io::Error| format!("Error {what} during the AOF upgrade: {e}");
+    std::fs::create_dir_all(dir).map_err(|e| fail("creating the AOF directory", e))?;
+    let m = Manifest {
+        entries: vec![rill_storage::aof::ManifestEntry {
+            name: filename.to_string(),
+            seq: 1,
+            kind: FileKind::Base,
+        }],
+    };
+    rill_storage::aof::write_atomic(
+        dir,
+        &rill_storage::aof::manifest_name(filename),
+        &m.to_bytes(),
+    )
+    .map_err(|e| fail("persisting the manifest", e))?;
+    std::fs::rename(&old, dir.join(filename)).map_err(|e| fail("moving the old AOF file", e))?;
+    tracing::info!(
+        "Successfully migrated an old-style AOF file ({filename}) into the AOF directory ({}).",
+        config.get("appenddirname")
+    );
+    Ok(())
+}
+
 /// Replays the RESP commands of one AOF file from `start`, a chunk of commands per lock.
 fn replay(
     shared: &Shared,
@@ -236,6 +285,7 @@ fn replay(
             .and_then(|f| f.set_len(offset))
             .map_err(|e| format!("Error truncating the AOF file {name}: {e}"))
     };
+    let delay = config.get_i64("key-load-delay");
     loop {
         let mut state = shared.state.lock();
         let now = crate::util::now_ms();
@@ -287,6 +337,9 @@ fn replay(
             }
             cmd::dispatch(&mut ctx, &argv);
             ctx.client.blocked = None;
+            if delay != 0 {
+                snapshot::debug_delay(delay);
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 use super::convert;
 use crate::config::Config;
 use crate::db::{Store, ENTRY_HAS_EXPIRE};
+use rill_storage::aof as faof;
 use rill_storage::rdb::{Item, RdbReader, RdbWriter};
 use rill_storage::Error;
 use std::io::{self, BufRead, Write};
@@ -27,6 +28,7 @@ pub fn write_rdb<W: Write>(
         n.format(crate::alloc::used_memory()).as_bytes(),
     )?;
     wr.aux(b"aof-base", if aof_base { b"1" } else { b"0" })?;
+    let delay = config.get_i64("rdb-key-save-delay");
     for (i, db) in store.dbs.iter().enumerate() {
         if db.keys.is_empty() {
             continue;
@@ -41,9 +43,26 @@ pub fn write_rdb<W: Write>(
             };
             let meta = convert::key_meta(e, exp, config, &db.clock);
             wr.entry(k.as_bytes(), &convert::to_rdb(&e.value), &meta)?;
+            if delay != 0 {
+                debug_delay(delay);
+            }
         }
     }
     wr.finish()
+}
+
+/// rdb-key-save-delay and key-load-delay (hidden configs Redis's own tests use to keep a
+/// save or a load running): microseconds per key; negative means sleep 1 us with
+/// probability 1/-n (Redis's debugDelay).
+pub(super) fn debug_delay(usec: i64) {
+    let usec = if usec < 0 {
+        u64::from(rand::random::<u64>() % usec.unsigned_abs() == 0)
+    } else {
+        usec as u64
+    };
+    if usec > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(usec));
+    }
 }
 
 /// [`write_rdb`] into a new file at `path`, fsynced; returns its size.
@@ -54,9 +73,59 @@ pub fn write_rdb_file(
     now_ms: i64,
     aof_base: bool,
 ) -> io::Result<u64> {
+    create_synced(path, |w| {
+        write_rdb(w, store, config, now_ms, aof_base).map(drop)
+    })
+}
+
+/// An AOF base file: an RDB with `aof-use-rdb-preamble yes` (`preamble`), else the
+/// commands that rebuild the dataset (Redis's rewriteAppendOnlyFileRio).
+pub fn write_aof_base(
+    path: &std::path::Path,
+    store: &Store,
+    config: &Config,
+    now_ms: i64,
+    preamble: bool,
+) -> io::Result<u64> {
+    if preamble {
+        return write_rdb_file(path, store, config, now_ms, true);
+    }
+    let delay = config.get_i64("rdb-key-save-delay");
+    create_synced(path, |w| {
+        let mut out = Vec::with_capacity(1 << 17);
+        for (i, db) in store.dbs.iter().enumerate() {
+            if db.keys.is_empty() {
+                continue;
+            }
+            faof::encode_command(&mut out, &[&b"SELECT"[..], i.to_string().as_bytes()]);
+            for (k, e) in db.keys.iter() {
+                let exp = if e.flags & ENTRY_HAS_EXPIRE != 0 {
+                    db.expires.get(k.as_bytes()).copied()
+                } else {
+                    None
+                };
+                faof::rewrite_key(&mut out, k.as_bytes(), &convert::to_rdb(&e.value), exp);
+                if out.len() >= 1 << 16 {
+                    w.write_all(&out)?;
+                    out.clear();
+                }
+                if delay != 0 {
+                    debug_delay(delay);
+                }
+            }
+        }
+        w.write_all(&out)
+    })
+}
+
+/// Creates `path`, lets `body` write it through a buffer, then fsyncs; returns the size.
+fn create_synced(
+    path: &std::path::Path,
+    body: impl FnOnce(&mut io::BufWriter<std::fs::File>) -> io::Result<()>,
+) -> io::Result<u64> {
     let f = std::fs::File::create(path)?;
-    let w = io::BufWriter::with_capacity(1 << 16, f);
-    let mut w = write_rdb(w, store, config, now_ms, aof_base)?;
+    let mut w = io::BufWriter::with_capacity(1 << 16, f);
+    body(&mut w)?;
     w.flush()?;
     let f = w.into_inner().map_err(|e| e.into_error())?;
     f.sync_all()?;
@@ -82,6 +151,7 @@ pub fn load_rdb<R: BufRead>(
 ) -> Result<LoadStats, Error> {
     let mut stats = LoadStats::default();
     let mut db = 0usize;
+    let delay = config.get_i64("key-load-delay");
     let corrupt = |offset: u64, reason: String| Error::Corrupt {
         path: path.to_string(),
         offset,
@@ -113,6 +183,9 @@ pub fn load_rdb<R: BufRead>(
             Item::Entry { key, value, meta } => {
                 if (stats.keys_loaded + stats.keys_expired) % 1024 == 0 {
                     progress(reader.offset());
+                }
+                if delay != 0 {
+                    debug_delay(delay);
                 }
                 if skip_expired && meta.expire_ms.is_some_and(|t| t < now_ms) {
                     stats.keys_expired += 1;

@@ -40,7 +40,7 @@ pub fn d2string(v: f64) -> String {
     if v > min && v < max && v == (v as i64) as f64 {
         return (v as i64).to_string();
     }
-    fmt_g17(v)
+    rill_protocol::fmt::double_g17(v)
 }
 
 /// Redis's `double2ll`: `Some` for an integral value within +-LLONG_MAX/2.
@@ -51,54 +51,6 @@ pub fn double2ll(d: f64) -> Option<i64> {
     }
     let ll = d as i64;
     (ll as f64 == d).then_some(ll)
-}
-
-/// C's `printf("%.17g", v)` for a finite `v`.
-pub fn fmt_g17(v: f64) -> String {
-    const P: i32 = 17;
-    let sci = format!("{:.*e}", (P - 1) as usize, v);
-    let (mant, exp) = sci.split_once('e').expect("exponent");
-    let exp: i32 = exp.parse().expect("exponent digits");
-    let (neg, mant) = match mant.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mant),
-    };
-    let digits: String = mant.chars().filter(|c| *c != '.').collect();
-    let mut out = String::with_capacity(32);
-    if neg {
-        out.push('-');
-    }
-    if !(-4..P).contains(&exp) {
-        let (first, rest) = digits.split_at(1);
-        out.push_str(first);
-        let rest = rest.trim_end_matches('0');
-        if !rest.is_empty() {
-            out.push('.');
-            out.push_str(rest);
-        }
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        let a = exp.unsigned_abs();
-        if a < 10 {
-            out.push('0');
-        }
-        out.push_str(&a.to_string());
-    } else if exp >= 0 {
-        let (int, frac) = digits.split_at(exp as usize + 1);
-        out.push_str(int);
-        let frac = frac.trim_end_matches('0');
-        if !frac.is_empty() {
-            out.push('.');
-            out.push_str(frac);
-        }
-    } else {
-        out.push_str("0.");
-        for _ in 0..(-exp - 1) {
-            out.push('0');
-        }
-        out.push_str(digits.trim_end_matches('0'));
-    }
-    out
 }
 
 /// `strtod` on a score string as Redis stores it (also "inf", "-inf", "nan").
@@ -148,6 +100,7 @@ mod tests {
 
     #[test]
     fn g17() {
+        use rill_protocol::fmt::double_g17 as fmt_g17;
         assert_eq!(fmt_g17(1.5), "1.5");
         assert_eq!(fmt_g17(0.1), "0.10000000000000001");
         assert_eq!(fmt_g17(1e20), "1e+20");

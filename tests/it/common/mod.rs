@@ -12,6 +12,7 @@ pub struct TestServer {
     pub child: Child,
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
+    args: Vec<String>,
 }
 
 impl TestServer {
@@ -26,6 +27,14 @@ impl TestServer {
 
     /// Starts on an existing directory (a restart), and waits until the dataset is loaded.
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> TestServer {
+        let s = TestServer::spawn_in(dir, args);
+        s.wait_loaded();
+        s
+    }
+
+    /// Starts on `dir` and returns as soon as the server listens, possibly still loading
+    /// its dataset (replying -LOADING).
+    pub fn spawn_in(dir: tempfile::TempDir, args: &[&str]) -> TestServer {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_rill-server"));
         cmd.args([
             "--port",
@@ -60,27 +69,39 @@ impl TestServer {
         let addr = rx
             .recv_timeout(Duration::from_secs(20))
             .expect("server did not report its address");
-        let s = TestServer {
+        TestServer {
             child,
             addr: addr.parse().expect("addr"),
             dir,
-        };
-        s.wait_loaded();
-        s
+            args: args.iter().map(|a| a.to_string()).collect(),
+        }
     }
 
-    /// Polls PING until the reply is not -LOADING.
+    /// Polls PING until the reply is not -LOADING (authenticating first with the
+    /// `--requirepass` of the arguments: -NOAUTH comes before -LOADING, as in Redis).
     pub fn wait_loaded(&self) {
-        use std::io::{Read, Write};
+        use std::io::{BufRead, Write};
+        let auth = self
+            .args
+            .windows(2)
+            .find(|w| w[0] == "--requirepass")
+            .map(|w| format!("AUTH {}\r\n", w[1]))
+            .unwrap_or_default();
         let ok = wait_for(Duration::from_secs(60), || {
             let Ok(mut s) = std::net::TcpStream::connect(self.addr) else {
                 return false;
             };
             let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut buf = [0u8; 64];
-            s.write_all(b"PING\r\n").is_ok()
-                && s.read(&mut buf)
-                    .is_ok_and(|n| n > 0 && !buf.starts_with(b"-LOADING"))
+            if s.write_all(format!("{auth}PING\r\n").as_bytes()).is_err() {
+                return false;
+            }
+            let mut r = std::io::BufReader::new(s);
+            let mut line = String::new();
+            if !auth.is_empty() && r.read_line(&mut line).is_err() {
+                return false;
+            }
+            line.clear();
+            r.read_line(&mut line).is_ok() && !line.is_empty() && !line.starts_with("-LOADING")
         });
         assert!(ok, "server did not finish loading");
     }
