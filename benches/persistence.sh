@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Persistence beside redis-server 7.0 in the same run, alternating (Rill, Redis, ...):
 #   - SET throughput with appendonly yes, appendfsync everysec and always (redis-benchmark)
-#   - BGSAVE of KEYS keys (DEBUG POPULATE): duration, and the p99 latency of a concurrent
-#     one-connection redis-benchmark GET probe (LAT_N requests, default 60000) that starts
-#     1 s before the BGSAVE and spans it
+#   - BGSAVE of KEYS keys (DEBUG POPULATE): duration, and the p99 and max latency of a
+#     client sending GETs back to back on one connection while it runs
+#     (benches/bgsave_probe.py), and the fork time (INFO stats latest_fork_usec)
 #   - start-up: time from exec until PING answers (not -LOADING) with that RDB
 #
 #   bash benches/persistence.sh
@@ -18,7 +18,6 @@ N=${N:-100000}
 CLIENTS=${CLIENTS:-50}
 KEYS=${KEYS:-1000000}
 ROUNDS=${ROUNDS:-2}
-LAT_N=${LAT_N:-60000}
 
 for tool in redis-server redis-cli redis-benchmark; do
   command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install redis-server redis-tools" >&2; exit 1; }
@@ -40,16 +39,16 @@ start() { # server dir args...
   local which=$1 dir=$2; shift 2
   mkdir -p "$dir"
   if [ "$which" = rill ]; then
-    "$RILL_BIN" --port "$port" --bind 127.0.0.1 --kafka-port 0 --dir "$dir" --loglevel warning --enable-debug-command yes "$@" >/dev/null 2>&1 &
+    "$RILL_BIN" --port "$port" --bind 127.0.0.1 --kafka-port 0 --dir "$dir" --loglevel warning --enable-debug-command yes "$@" >"$work/server.log" 2>&1 &
   else
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --loglevel warning --enable-debug-command yes "$@" >/dev/null 2>&1 &
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --loglevel warning --enable-debug-command yes "$@" >"$work/server.log" 2>&1 &
   fi
   pid=$!
   for _ in $(seq 1 20000); do
     [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && return
     sleep 0.005
   done
-  echo "server did not start" >&2; exit 1
+  echo "$which did not start on port $port:" >&2; tail -5 "$work/server.log" >&2; exit 1
 }
 stop() { kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; }
 
@@ -66,27 +65,20 @@ for round in $(seq 1 "$ROUNDS"); do
     d="$work/$s-$round"
     for policy in everysec always; do
       start "$s" "$d-$policy" --save '' --appendonly yes --appendfsync "$policy"
-      add "$s-set-$policy" "$(rps)"
+      v=$(rps)
+      echo "$s round $round: SET appendfsync $policy $v rps" >&2
+      add "$s-set-$policy" "$v"
       stop
     done
     start "$s" "$d-rdb" --save '' --appendonly no
     redis-cli -p "$port" debug populate "$KEYS" key 10 >/dev/null
-    redis-benchmark -p "$port" -t get -n "$LAT_N" -c 1 -r "$KEYS" --csv > "$work/lat.csv" 2>/dev/null &
-    bpid=$!
-    sleep 1
-    t0=$(now_ms)
-    redis-cli -p "$port" bgsave >/dev/null
-    sleep 0.01
-    for _ in $(seq 1 30000); do
-      redis-cli -p "$port" info persistence | grep -q '^rdb_bgsave_in_progress:0' && break
-      sleep 0.005
-    done
-    t1=$(now_ms)
-    # Background jobs of a script ignore SIGINT, so the probe runs a bounded count.
-    wait "$bpid" 2>/dev/null || true
-    p99=$(awk -F'","' '/"GET"/ {print $7}' "$work/lat.csv" | tr -d '"')
-    add "$s-bgsave-ms" "$((t1 - t0))"
-    add "$s-bgsave-p99" "${p99:-0}"
+    line=$(python3 benches/bgsave_probe.py "$port" "$KEYS")
+    echo "$s round $round: $line" >&2
+    field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$line"; }
+    add "$s-bgsave-ms" "$(field bgsave_ms)"
+    add "$s-bgsave-p99" "$(field p99_ms)"
+    add "$s-bgsave-max" "$(field max_ms)"
+    add "$s-fork-us" "$(field fork_us)"
     stop
     t0=$(now_ms)
     start "$s" "$d-rdb" --save '' --appendonly no
@@ -98,13 +90,13 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
-avg() { echo "scale=1; ${sum[$1]} / $ROUNDS" | bc -l; }
+avg() { echo "scale=3; ${sum[$1]} / $ROUNDS" | bc -l; }
 printf '| measure | Rill | Redis 7.0.15 | ratio (higher = Rill better) |\n|---|---:|---:|---:|\n'
 for m in set-everysec set-always; do
   r=$(avg "rill-$m"); x=$(avg "redis-$m")
   printf '| SET rps, appendfsync %s | %s | %s | %.2f |\n' "${m#set-}" "$r" "$x" "$(echo "$r / $x" | bc -l)"
 done
-for m in bgsave-ms bgsave-p99 load-ms; do
+for m in bgsave-ms bgsave-p99 bgsave-max fork-us load-ms; do
   r=$(avg "rill-$m"); x=$(avg "redis-$m")
   printf '| %s | %s | %s | %.2f |\n' "$m" "$r" "$x" "$(echo "$x / $r" | bc -l)"
 done

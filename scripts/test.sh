@@ -38,3 +38,4 @@ echo "== benchmark script syntax check"
 bash -n benches/redis_benchmark.sh
 bash -n benches/alternate.sh
 bash -n benches/persistence.sh
+python3 -m py_compile benches/bgsave_probe.py
