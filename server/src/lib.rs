@@ -66,8 +66,7 @@ impl Server {
             ));
         }
         let addrs = shared.listen_addrs.lock().clone();
-        // Set before the first client can be served, so none sees an empty dataset.
-        shared.persist.loading.store(true, Ordering::SeqCst);
+        persist::load::begin(&shared);
         for l in listeners {
             tokio::spawn(listener::accept_loop(shared.clone(), l));
         }

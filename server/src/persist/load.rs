@@ -13,13 +13,47 @@ use rill_storage::rdb::RdbReader;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-/// Loads the dataset; Err names the file and offset when start-up must be refused.
-pub fn load_on_start(shared: &Shared) -> Result<(), String> {
+/// startLoading, before the first client is served: none sees an empty dataset, and INFO
+/// shows the size to load from the first reply on.
+pub fn begin(shared: &Shared) {
     let config = shared.config();
     let p = &shared.persist;
     p.loading_start
         .store(crate::util::now_ms() / 1000, Ordering::Relaxed);
+    p.loading_total_bytes
+        .store(bytes_to_load(&config), Ordering::Relaxed);
     p.loading.store(true, Ordering::SeqCst);
+}
+
+/// Size of the files the start-up load will read (an estimate when the AOF manifest is
+/// missing or damaged; the loader then stores the exact figure).
+fn bytes_to_load(config: &Config) -> u64 {
+    let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    if !config.appendonly {
+        return size(&config.dir.join(&config.dbfilename));
+    }
+    let mpath = aof::manifest_path(config);
+    match std::fs::read(&mpath)
+        .ok()
+        .and_then(|t| Manifest::parse(&t).ok())
+    {
+        Some(m) => {
+            let dir = mpath.parent().expect("invariant: manifest has a dir");
+            m.entries
+                .iter()
+                .filter(|e| e.kind != FileKind::History)
+                .map(|e| size(&dir.join(&e.name)))
+                .sum()
+        }
+        None => size(&config.dir.join(config.get("appendfilename"))),
+    }
+}
+
+/// Loads the dataset (after [`begin`]); Err names the file and offset when start-up must
+/// be refused.
+pub fn load_on_start(shared: &Shared) -> Result<(), String> {
+    let config = shared.config();
+    let p = &shared.persist;
     let t = std::time::Instant::now();
     let r = if config.appendonly {
         load_aof(shared, &config)
