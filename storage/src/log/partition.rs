@@ -143,8 +143,9 @@ impl Partition {
             hw_checkpointed: hw,
             leader_epochs,
             dirty: false,
-            last_flush_ms: now,
-            last_hw_checkpoint_ms: now,
+            // The caller's clock may differ from ours: the first periodic check is due.
+            last_flush_ms: i64::MIN,
+            last_hw_checkpoint_ms: i64::MIN,
         };
         partition.truncate_epochs_from_start();
         partition.write_checkpoints()?;
