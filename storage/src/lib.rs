@@ -2,10 +2,13 @@
 //! File formats, no sockets. Filled in by the durability (RDB, AOF) and topic-log issues:
 //! - `rdb/`: RdbWriter / RdbReader, RDB version 10.
 //! - `aof.rs`: Redis 7 multi-part AOF.
-//! - `log/`: segmented topic log.
+//! - `log/`: segmented Kafka topic log: RecordBatch v2 view (`batch`), sparse offset and
+//!   time indexes (`index`), segments (`segment`) and `Partition` (append, read, retention,
+//!   crash recovery).
 //!
 
 pub mod aof;
+pub mod log;
 pub mod rdb;
 
 use thiserror::Error;
