@@ -24,6 +24,8 @@ pub enum KafkaError {
     ShortHeader(usize),
     #[error("unknown api_key {0}")]
     UnknownApiKey(i16),
+    #[error("unsupported {api_key:?} v{api_version}")]
+    Unsupported { api_key: ApiKey, api_version: i16 },
     #[error("bad request header: {0}")]
     Header(String),
     #[error("cannot decode {api_key:?} v{api_version} body: {reason}")]

@@ -64,10 +64,9 @@ pub async fn dispatch(broker: Arc<Broker>, header: Header, body: Bytes) -> Handl
             (r.handler)(broker, header, body).await
         }
         _ if header.api_key == ApiKey::ApiVersions => api_versions::unsupported_version(&header),
-        _ => Err(KafkaError::Body {
+        _ => Err(KafkaError::Unsupported {
             api_key: header.api_key,
             api_version: header.api_version,
-            reason: "unsupported api_key or version".into(),
         }),
     }
 }
