@@ -11,16 +11,18 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v redis-cli >/dev/null || need_apt+=(redis-tools)
 command -v redis-benchmark >/dev/null || need_apt+=(redis-tools)
 command -v python3 >/dev/null || need_apt+=(python3)
+command -v kcat >/dev/null || need_apt+=(kcat)
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-# redis-py >= 5 (RESP3) and pytest. Debian's python is "externally managed" (PEP 668):
-# retry with --break-system-packages there.
-if ! python3 -c 'import redis, pytest, sys; sys.exit(int(redis.__version__.split(".")[0]) < 5)' 2>/dev/null; then
-  pip_args=(-q --disable-pip-version-check 'redis>=5,<6' 'pytest>=7')
+# redis-py >= 5 (RESP3), pytest, and the Kafka clients tests/it/kafka.rs drives (issue 5
+# names kafka-python 3.x and confluent-kafka 2.x). Debian's python is "externally managed"
+# (PEP 668): retry with --break-system-packages there.
+if ! python3 -c 'import redis, pytest, kafka, confluent_kafka, sys; sys.exit(int(redis.__version__.split(".")[0]) < 5)' 2>/dev/null; then
+  pip_args=(-q --disable-pip-version-check 'redis>=5,<6' 'pytest>=7' 'kafka-python>=3,<4' 'confluent-kafka>=2,<3')
   python3 -m pip install "${pip_args[@]}" 2>/dev/null ||
     python3 -m pip install --break-system-packages "${pip_args[@]}"
 fi

@@ -25,7 +25,8 @@ pub struct Config {
     // Typed mirrors of the parameters the server reads on hot paths.
     pub bind: Vec<String>,
     pub port: u16,
-    pub kafka_port: u16,
+    /// -1: no Kafka listener.
+    pub kafka_port: i32,
     pub dir: PathBuf,
     pub databases: usize,
     pub requirepass: Option<String>,
@@ -616,7 +617,7 @@ impl Config {
             .map(|s| s.to_string())
             .collect();
         self.port = self.int("port") as u16;
-        self.kafka_port = self.int("kafka-port") as u16;
+        self.kafka_port = self.int("kafka-port") as i32;
         self.dir = PathBuf::from(self.get("dir"));
         self.databases = self.int("databases") as usize;
         let pass = self.get("requirepass");

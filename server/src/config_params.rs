@@ -780,8 +780,12 @@ pub static PARAMS: &[Param] = &[
     )
     .flags(F_MULTI_ARG),
     // Rill's own
-    int("kafka-port", 0, 65535, "9092").imm(),
+    // -1 disables the Kafka listener; 0 binds an ephemeral port (like `port 0`).
+    int("kafka-port", -1, 65535, "9092").imm(),
     s("kafka-advertised-listener", "").imm(),
+    // Kafka broker settings keep Kafka's dotted names.
+    int("num.partitions", 1, 1_000_000, "1"),
+    b("auto.create.topics.enable", "yes"),
 ];
 
 #[cfg(test)]
@@ -800,7 +804,7 @@ mod tests {
         // 173 names + 19 aliases in Redis 7.0.15's CONFIG GET *, plus hidden and Rill's own.
         let visible = PARAMS.iter().filter(|p| p.flags & F_HIDDEN == 0).count();
         let aliases = PARAMS.iter().filter(|p| p.alias.is_some()).count();
-        assert_eq!(visible + aliases, 192 + 2);
+        assert_eq!(visible + aliases, 192 + 4);
     }
 
     #[test]

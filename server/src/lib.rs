@@ -5,12 +5,14 @@
 //! - [`db`]: the keyspace and data structures (no argv, no replies).
 //! - [`shared`], [`client`]: server-wide and per-connection state.
 //! - [`evict`], [`alloc`]: maxmemory enforcement and the counting allocator.
+//! - [`broker`]: the Kafka face (listener on `kafka-port`, route table, topic registry).
 //!
 //! Embedding: [`Server::start`] runs Rill inside a tokio runtime on port 0 and returns its
 //! address, so Rust tests can use a real server without spawning a process.
 
 pub mod alloc;
 pub mod blocking;
+pub mod broker;
 pub mod client;
 pub mod cmd;
 pub mod config;
@@ -35,7 +37,9 @@ use std::time::Duration;
 /// A running server.
 pub struct Server {
     pub shared: Arc<Shared>,
+    pub broker: Arc<broker::Broker>,
     addrs: Vec<SocketAddr>,
+    kafka_addrs: Vec<SocketAddr>,
     loaded: Option<tokio::task::JoinHandle<Result<(), String>>>,
 }
 
@@ -45,7 +49,8 @@ impl Server {
     ///
     /// ```no_run
     /// # async fn f() -> std::io::Result<()> {
-    /// let config = rill_server::config::Config::from_args(&["--port".into(), "0".into()]).unwrap();
+    /// let args = ["--port", "0", "--kafka-port", "0"].map(String::from);
+    /// let config = rill_server::config::Config::from_args(&args).unwrap();
     /// let mut server = rill_server::Server::start(config).await?;
     /// server.loaded().await.map_err(std::io::Error::other)?;
     /// println!("redis://{}", server.addr());
@@ -66,6 +71,8 @@ impl Server {
             ));
         }
         let addrs = shared.listen_addrs.lock().clone();
+        let broker = broker::Broker::new(shared.clone());
+        let kafka_addrs = broker::start(&broker)?;
         persist::load::begin(&shared);
         for l in listeners {
             tokio::spawn(listener::accept_loop(shared.clone(), l));
@@ -77,7 +84,9 @@ impl Server {
         let loaded = tokio::task::spawn_blocking(move || persist::load::load_on_start(&s));
         Ok(Server {
             shared,
+            broker,
             addrs,
+            kafka_addrs,
             loaded: Some(loaded),
         })
     }
@@ -105,6 +114,11 @@ impl Server {
 
     pub fn addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// The Kafka listener's bound addresses (empty with `kafka-port -1`).
+    pub fn kafka_addrs(&self) -> &[SocketAddr] {
+        &self.kafka_addrs
     }
 
     /// Stops accepting and closes every client.
@@ -200,6 +214,10 @@ pub async fn run(config: Config) -> std::io::Result<()> {
     let mut server = Server::start(config).await?;
     for a in server.addrs() {
         println!("listening on {}", a);
+    }
+    // After the RESP lines: harnesses read `listening on` first.
+    for a in server.kafka_addrs() {
+        println!("kafka listening on {}", a);
     }
     if let Err(e) = server.loaded().await {
         tracing::error!("{e}");

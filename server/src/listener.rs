@@ -13,12 +13,20 @@ use tokio::net::{TcpListener, TcpSocket};
 /// (Redis's `bind 127.0.0.1 -::1`).
 pub fn bind_all(shared: &Shared) -> std::io::Result<Vec<TcpListener>> {
     let config = shared.config();
+    let out = bind_addrs(&config.bind, config.port)?;
+    let addrs: Vec<SocketAddr> = out.iter().filter_map(|l| l.local_addr().ok()).collect();
+    *shared.listen_addrs.lock() = addrs;
+    Ok(out)
+}
+
+/// Binds every `bind` address (Redis syntax; empty means `* -::*`) on `port`. Shared by
+/// the RESP and the Kafka listeners so both follow the same `bind` rules.
+pub fn bind_addrs(bind: &[String], mut port: u16) -> std::io::Result<Vec<TcpListener>> {
     let mut out = Vec::new();
-    let mut port = config.port;
-    let binds = if config.bind.is_empty() {
+    let binds = if bind.is_empty() {
         vec!["*".to_string(), "-::*".to_string()]
     } else {
-        config.bind.clone()
+        bind.to_vec()
     };
     for b in &binds {
         let (optional, host) = match b.strip_prefix('-') {
@@ -67,8 +75,6 @@ pub fn bind_all(shared: &Shared) -> std::io::Result<Vec<TcpListener>> {
             }
         }
     }
-    let addrs: Vec<SocketAddr> = out.iter().filter_map(|l| l.local_addr().ok()).collect();
-    *shared.listen_addrs.lock() = addrs;
     Ok(out)
 }
 

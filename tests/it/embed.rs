@@ -15,6 +15,8 @@ fn embedded_server_on_port_zero() {
             "0".into(),
             "--bind".into(),
             "127.0.0.1".into(),
+            "--kafka-port".into(),
+            "0".into(),
         ])
         .unwrap();
         let mut server = rill_server::Server::start(config).await.unwrap();

@@ -13,6 +13,7 @@ mod connection;
 mod dump;
 mod embed;
 mod hash;
+mod kafka;
 mod keys;
 mod list;
 mod memory;

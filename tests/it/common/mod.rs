@@ -1,5 +1,5 @@
-//! TestServer: starts the real binary with `--port 0 --dir <tempdir>` and reads the
-//! `listening on <addr>` line it prints.
+//! TestServer: starts the real binary with `--port 0 --kafka-port 0 --dir <tempdir>` and
+//! reads the `listening on <addr>` line it prints, then `kafka listening on <addr>`.
 
 #![allow(dead_code)]
 
@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub struct TestServer {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The Kafka listener (None with `--kafka-port -1`).
+    pub kafka_addr: Option<SocketAddr>,
     pub dir: tempfile::TempDir,
     args: Vec<String>,
 }
@@ -54,14 +56,20 @@ impl TestServer {
         let mut child = cmd.spawn().expect("spawn rill-server");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
+        let (ktx, krx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
-            let mut sent = false;
+            let (mut sent, mut ksent) = (false, false);
             while let Some(Ok(line)) = lines.next() {
                 if !sent {
                     if let Some(a) = line.strip_prefix("listening on ") {
                         let _ = tx.send(a.trim().to_string());
                         sent = true;
+                    }
+                } else if !ksent {
+                    if let Some(a) = line.strip_prefix("kafka listening on ") {
+                        let _ = ktx.send(a.trim().to_string());
+                        ksent = true;
                     }
                 }
             }
@@ -69,9 +77,21 @@ impl TestServer {
         let addr = rx
             .recv_timeout(Duration::from_secs(20))
             .expect("server did not report its address");
+        // The last `--kafka-port` wins, as in the server's own parsing.
+        let kafka_off = args
+            .windows(2)
+            .rfind(|w| w[0] == "--kafka-port")
+            .is_some_and(|w| w[1] == "-1");
+        let kafka_addr = (!kafka_off).then(|| {
+            krx.recv_timeout(Duration::from_secs(20))
+                .expect("server did not report its Kafka address")
+                .parse()
+                .expect("kafka addr")
+        });
         TestServer {
             child,
             addr: addr.parse().expect("addr"),
+            kafka_addr,
             dir,
             args: args.iter().map(|a| a.to_string()).collect(),
         }
@@ -128,6 +148,11 @@ impl TestServer {
 
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// The Kafka bootstrap address, `host:port`.
+    pub fn kafka(&self) -> String {
+        self.kafka_addr.expect("Kafka listener enabled").to_string()
     }
 
     pub fn url(&self) -> String {

@@ -1,0 +1,139 @@
+//! # Layout
+//! The Kafka face of Rill: a single-node broker (node 0) speaking the Kafka wire protocol.
+//! - [`registry`]: the topic registry (name -> topic_id, partitions), auto-create rules.
+//! - [`routes`]: the static route table `(ApiKey, min, max, handler)`; ApiVersions is
+//!   generated from it.
+//! - [`conn`]: the Kafka listener's accept loop and the per-connection task (frames in,
+//!   responses out in request order).
+//! - One file per API family: [`api_versions`], [`metadata`] (Metadata, DescribeCluster),
+//!   [`topics`] (CreateTopics, DeleteTopics), [`coordinator`] (FindCoordinator).
+//!
+//! Framing and the request header live in the sans-io `rill_protocol::kafka`; message
+//! bodies come from the `kafka-protocol` crate.
+
+pub mod api_versions;
+pub mod conn;
+pub mod coordinator;
+pub mod metadata;
+pub mod registry;
+pub mod routes;
+pub mod topics;
+
+use crate::shared::Shared;
+use parking_lot::Mutex;
+use registry::Registry;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// This broker's node id; Rill is a single-node cluster.
+pub const NODE_ID: i32 = 0;
+
+/// A stable cluster id (Kafka's are 22 characters of base64url, as this one).
+pub const CLUSTER_ID: &str = "RillKafkaCluster000000";
+
+/// Broker state shared by every Kafka connection.
+pub struct Broker {
+    pub shared: Arc<Shared>,
+    pub registry: Mutex<Registry>,
+    /// host and port clients are told to connect to (Metadata, FindCoordinator).
+    advertised: Mutex<(String, i32)>,
+}
+
+impl Broker {
+    pub fn new(shared: Arc<Shared>) -> Arc<Broker> {
+        Arc::new(Broker {
+            shared,
+            registry: Mutex::new(Registry::default()),
+            advertised: Mutex::new(("127.0.0.1".to_string(), 9092)),
+        })
+    }
+
+    /// The advertised (host, port).
+    pub fn advertised(&self) -> (String, i32) {
+        self.advertised.lock().clone()
+    }
+
+    /// Sets the advertised address from `kafka-advertised-listener` (`host:port`, or just
+    /// `host` to keep the bound port) or else from the first bound address; a wildcard
+    /// bind is advertised as 127.0.0.1, which is reachable at least locally.
+    pub fn set_advertised(&self, configured: &str, bound: SocketAddr) {
+        let configured = configured.trim();
+        let default_host = if bound.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            bound.ip().to_string()
+        };
+        let port = i32::from(bound.port());
+        let adv = if configured.is_empty() {
+            (default_host, port)
+        } else {
+            // rsplit so an IPv6 literal in brackets keeps its colons.
+            match configured.rsplit_once(':') {
+                Some((h, p)) if !h.ends_with(':') => match p.parse::<u16>() {
+                    Ok(p) => (h.trim_matches(['[', ']']).to_string(), i32::from(p)),
+                    Err(_) => (configured.to_string(), port),
+                },
+                _ => (configured.to_string(), port),
+            }
+        };
+        *self.advertised.lock() = adv;
+    }
+
+    /// `num.partitions`: partitions of an auto-created topic, and of CreateTopics with -1.
+    pub fn num_partitions(&self) -> i32 {
+        let n = self.shared.config().get_i64("num.partitions");
+        i32::try_from(n).unwrap_or(1).max(1)
+    }
+
+    /// `auto.create.topics.enable`.
+    pub fn auto_create(&self) -> bool {
+        self.shared.config().get_bool("auto.create.topics.enable")
+    }
+}
+
+/// Binds the Kafka listeners on the `bind` addresses and `kafka-port` and starts their
+/// accept loops. Empty when `kafka-port` is -1.
+pub fn start(broker: &Arc<Broker>) -> std::io::Result<Vec<SocketAddr>> {
+    let config = broker.shared.config();
+    let Ok(port) = u16::try_from(config.kafka_port) else {
+        return Ok(Vec::new());
+    };
+    let listeners = crate::listener::bind_addrs(&config.bind, port)?;
+    let addrs: Vec<SocketAddr> = listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .collect();
+    if let Some(first) = addrs.first() {
+        broker.set_advertised(config.get("kafka-advertised-listener"), *first);
+    }
+    for (l, a) in listeners.into_iter().zip(&addrs) {
+        tracing::info!("Kafka listener on {a}");
+        tokio::spawn(conn::accept_loop(broker.clone(), l));
+    }
+    Ok(addrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn broker() -> Arc<Broker> {
+        let config = crate::config::Config::from_args(&[]).expect("config");
+        Broker::new(Shared::new(config))
+    }
+
+    #[test]
+    fn advertised_rules() {
+        let b = broker();
+        b.set_advertised("", "0.0.0.0:9093".parse().expect("addr"));
+        assert_eq!(b.advertised(), ("127.0.0.1".into(), 9093));
+        b.set_advertised("", "10.1.2.3:9093".parse().expect("addr"));
+        assert_eq!(b.advertised(), ("10.1.2.3".into(), 9093));
+        b.set_advertised("kafka.example:19092", "0.0.0.0:9093".parse().expect("addr"));
+        assert_eq!(b.advertised(), ("kafka.example".into(), 19092));
+        b.set_advertised("kafka.example", "0.0.0.0:9093".parse().expect("addr"));
+        assert_eq!(b.advertised(), ("kafka.example".into(), 9093));
+        b.set_advertised("[::1]:9000", "0.0.0.0:9093".parse().expect("addr"));
+        assert_eq!(b.advertised(), ("::1".into(), 9000));
+    }
+}
