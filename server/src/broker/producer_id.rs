@@ -80,7 +80,7 @@ pub fn init_producer_id(broker: Arc<Broker>, header: Header, mut body: Bytes) ->
             );
         }
         let (pid, epoch) = (req.producer_id.0, req.producer_epoch);
-        if pid >= 0 && epoch >= 0 && epoch < i16::MAX - 1 {
+        if pid >= 0 && (0..i16::MAX - 1).contains(&epoch) {
             return reply(
                 &header,
                 &resp
