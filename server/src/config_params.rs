@@ -126,6 +126,8 @@ const SYSLOG_FACILITY: &[(&str, u32)] = &[
 const LOGLEVEL: &[(&str, u32)] = &[("debug", 0), ("verbose", 1), ("notice", 2), ("warning", 3)];
 const SUPERVISED: &[(&str, u32)] = &[("upstart", 0), ("systemd", 1), ("auto", 2), ("no", 3)];
 const APPENDFSYNC: &[(&str, u32)] = &[("everysec", 0), ("always", 1), ("no", 2)];
+/// `kafka-flush`: the topic log's fsync policy, named as appendfsync's.
+const KAFKA_FLUSH: &[(&str, u32)] = &[("everysec", 0), ("always", 1), ("no", 2)];
 const REPL_DISKLESS_LOAD: &[(&str, u32)] = &[("disabled", 0), ("on-empty-db", 1), ("swapdb", 2)];
 const TLS_AUTH_CLIENTS: &[(&str, u32)] = &[("no", 0), ("yes", 1), ("optional", 2)];
 const OOM_SCORE_ADJ: &[(&str, u32)] = &[("no", 0), ("yes", 1), ("relative", 1), ("absolute", 2)];
@@ -786,6 +788,11 @@ pub static PARAMS: &[Param] = &[
     // Kafka broker settings keep Kafka's dotted names.
     int("num.partitions", 1, 1_000_000, "1"),
     b("auto.create.topics.enable", "yes"),
+    // Read when partitions are opened, hence immutable.
+    p("kafka-flush", Kind::Enum(KAFKA_FLUSH), "everysec").imm(),
+    int("log.segment.bytes", 1024, i64::MAX, "67108864").imm(),
+    int("log.retention.ms", -1, i64::MAX, "604800000").imm(),
+    int("log.retention.bytes", -1, i64::MAX, "-1").imm(),
 ];
 
 #[cfg(test)]
@@ -804,7 +811,7 @@ mod tests {
         // 173 names + 19 aliases in Redis 7.0.15's CONFIG GET *, plus hidden and Rill's own.
         let visible = PARAMS.iter().filter(|p| p.flags & F_HIDDEN == 0).count();
         let aliases = PARAMS.iter().filter(|p| p.alias.is_some()).count();
-        assert_eq!(visible + aliases, 192 + 4);
+        assert_eq!(visible + aliases, 192 + 8);
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl Server {
         for l in listeners {
             tokio::spawn(listener::accept_loop(shared.clone(), l));
         }
-        tokio::spawn(cron(shared.clone()));
+        tokio::spawn(cron(shared.clone(), broker.clone()));
         persist::aof::start_fsync_thread(shared.clone());
         // Clients are served (with -LOADING) while the dataset loads, as Redis does.
         let s = shared.clone();
@@ -121,13 +121,14 @@ impl Server {
         &self.kafka_addrs
     }
 
-    /// Stops accepting and closes every client.
+    /// Stops accepting, closes every client and closes the topic logs cleanly.
     pub fn shutdown(&self) {
         self.shared.shutting_down.store(true, Ordering::SeqCst);
         self.shared.shutdown.notify_waiters();
         for c in self.shared.clients.lock().values() {
             c.kill();
         }
+        self.broker.close();
     }
 
     /// Resolves when SHUTDOWN was requested (by command or [`Server::shutdown`]).
@@ -142,8 +143,10 @@ impl Server {
 }
 
 /// Background work at `hz` (Redis's serverCron): active expiry, the instantaneous
-/// ops/sec and kbps samples, the used_memory peak.
-async fn cron(shared: Arc<Shared>) {
+/// ops/sec and kbps samples, the used_memory peak; the topic logs' periodic flush and
+/// retention.
+async fn cron(shared: Arc<Shared>, broker: Arc<broker::Broker>) {
+    let mut last_retention = 0i64;
     let mut last_cmds = 0u64;
     let mut last_in = 0u64;
     let mut last_out = 0u64;
@@ -183,6 +186,12 @@ async fn cron(shared: Arc<Shared>) {
             crate::persist::cron(&shared, state, &config, now);
             state.total_commands
         };
+        // Kafka's log.retention.check.interval.ms is 5 minutes; 30 s suits a CI broker.
+        let retention = now - last_retention >= 30_000;
+        if retention {
+            last_retention = now;
+        }
+        broker.cron(now, retention);
         shared
             .stats
             .used_memory_peak

@@ -277,3 +277,227 @@ fn kafka_port_minus_one_disables_the_listener() {
     assert!(s.kafka_addr.is_none());
     assert_eq!(s.cli(&["PING"]).trim(), "PONG");
 }
+
+// ---- the data path: Produce, Fetch, ListOffsets, InitProducerId ----
+
+/// Runs `tests/it/kafka_clients.py CMD BOOTSTRAP ARGS...` with a time limit; asserts
+/// success and returns stdout.
+fn clients(cmd: &str, bootstrap: &str, args: &[&str]) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/kafka_clients.py");
+    let out = Command::new("timeout")
+        .args(["120", "python3", script, cmd, bootstrap])
+        .args(args)
+        .output()
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// kcat -P with `input` on stdin (keys split at ':').
+fn kcat_produce(bootstrap: &str, topic: &str, acks: &str, input: &str) {
+    let mut child = Command::new("timeout")
+        .args(["30", "kcat", "-P", "-b", bootstrap, "-t", topic, "-K:"])
+        .args(["-X", &format!("acks={acks}")])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("kcat");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    assert!(child.wait().expect("wait").success(), "kcat -P acks={acks}");
+}
+
+/// Every record of `topic` as `key=value` lines, from the beginning.
+fn kcat_consume(bootstrap: &str, topic: &str) -> Vec<String> {
+    let out = Command::new("timeout")
+        .args(["30", "kcat", "-C", "-b", bootstrap, "-t", topic])
+        .args(["-o", "beginning", "-e", "-q", "-f", "%k=%s\n"])
+        .output()
+        .expect("kcat");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `kcat -Q` for partition 0 at `ts` (-1 latest, -2 earliest): the offset.
+fn kcat_offset(bootstrap: &str, topic: &str, ts: i64) -> i64 {
+    let out = kcat(&["-Q", "-b", bootstrap, "-t", &format!("{topic}:0:{ts}")]);
+    out.lines()
+        .find_map(|l| l.split("offset ").nth(1))
+        .and_then(|o| o.trim().parse().ok())
+        .unwrap_or_else(|| panic!("kcat -Q: {out}"))
+}
+
+/// Metadata v12 for `topic` over a raw connection: its topic_id.
+fn topic_id(s: &TestServer, topic: &str) -> uuid::Uuid {
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    use kafka_protocol::messages::{MetadataRequest, MetadataResponse, TopicName};
+    let mut c = connect(s);
+    let req = MetadataRequest::default().with_topics(Some(vec![MetadataRequestTopic::default()
+        .with_name(Some(TopicName(StrBytes::from_string(topic.to_string()))))]));
+    c.write_all(&frame(3, 12, 7, &req)).expect("write");
+    let (corr, body) = read_response(&mut c);
+    assert_eq!(corr, 7);
+    // Flexible response header: skip its empty tagged-field section.
+    let r =
+        MetadataResponse::decode(&mut bytes::Bytes::from(body[1..].to_vec()), 12).expect("decode");
+    r.topics[0].topic_id
+}
+
+fn lines(n: usize, prefix: &str) -> String {
+    (0..n).map(|i| format!("k{i}:{prefix}{i}\n")).collect()
+}
+
+fn expected(n: usize, prefix: &str) -> Vec<String> {
+    (0..n).map(|i| format!("k{i}={prefix}{i}")).collect()
+}
+
+#[test]
+fn kcat_produce_each_acks_and_consume_in_order() {
+    let s = TestServer::start();
+    let b = s.kafka();
+    for acks in ["0", "1", "all"] {
+        let topic = format!("acks-{acks}");
+        kcat_produce(&b, &topic, acks, &lines(50, "v"));
+        kcat_produce(&b, &topic, acks, &lines(50, "w"));
+        let mut want = expected(50, "v");
+        want.extend(expected(50, "w"));
+        assert_eq!(kcat_consume(&b, &topic), want, "acks={acks}");
+        assert_eq!(kcat_offset(&b, &topic, -2), 0);
+        assert_eq!(kcat_offset(&b, &topic, -1), 100);
+    }
+}
+
+#[test]
+fn kafka_python_idempotent_producer_round_trip() {
+    let s = TestServer::start();
+    let out = clients("kafka-python-round-trip", &s.kafka(), &["kp", "300"]);
+    assert!(out.contains("ends 0 300"), "{out}");
+}
+
+#[test]
+fn confluent_idempotent_every_codec_exactly_once() {
+    let s = TestServer::start();
+    let out = clients("confluent-compression", &s.kafka(), &["500"]);
+    assert!(out.contains("codecs ok"), "{out}");
+}
+
+#[test]
+fn restart_keeps_records_and_topic_ids() {
+    let s = TestServer::start_with(&["--num.partitions", "2"]);
+    let b = s.kafka();
+    kcat_produce(&b, "keep", "all", &lines(20, "v"));
+    let id = topic_id(&s, "keep");
+    assert!(!id.is_nil());
+    // A clean stop, then a crash: both must keep the data and the id.
+    let dir = s.term();
+    let s = TestServer::start_in(dir, &["--num.partitions", "2"]);
+    assert_eq!(topic_id(&s, "keep"), id);
+    let mut got = kcat_consume(&s.kafka(), "keep");
+    got.sort();
+    let mut want = expected(20, "v");
+    want.sort();
+    assert_eq!(got, want);
+    let dir = s.kill9();
+    let s = TestServer::start_in(dir, &[]);
+    assert_eq!(topic_id(&s, "keep"), id);
+    assert_eq!(kcat_consume(&s.kafka(), "keep").len(), 20);
+    // Producer ids never repeat and idempotent producers keep working after restarts.
+    let out = clients("kafka-python-round-trip", &s.kafka(), &["kp2", "10"]);
+    assert!(out.contains("ends 0 10"), "{out}");
+}
+
+#[test]
+fn sigkill_with_flush_always_keeps_every_acknowledged_offset() {
+    let args = ["--kafka-flush", "always"];
+    let s = TestServer::start_with(&args);
+    let b = s.kafka();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/kafka_clients.py");
+    let mut producer = Command::new("timeout")
+        .args(["60", "python3", script, "produce-forever", &b, "crash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3");
+    std::thread::sleep(Duration::from_millis(2500));
+    let dir = s.kill9();
+    let mut out = String::new();
+    producer
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("read");
+    let _ = producer.wait();
+    let acked: Vec<(i64, String)> = out
+        .lines()
+        .filter_map(|l| {
+            let (o, v) = l.split_once(' ')?;
+            Some((o.parse().ok()?, v.to_string()))
+        })
+        .collect();
+    assert!(acked.len() > 10, "too few acknowledged: {}", acked.len());
+    let s = TestServer::start_in(dir, &args);
+    let n = acked.len().to_string();
+    let read = clients("consume-all", &s.kafka(), &["crash", &n]);
+    let read: std::collections::HashMap<i64, String> = read
+        .lines()
+        .filter_map(|l| {
+            let (o, v) = l.split_once(' ')?;
+            Some((o.parse().ok()?, v.to_string()))
+        })
+        .collect();
+    for (offset, value) in &acked {
+        assert_eq!(
+            read.get(offset),
+            Some(value),
+            "acknowledged offset {offset}"
+        );
+    }
+}
+
+#[test]
+fn bad_crc_batch_gets_corrupt_message_and_is_not_stored() {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+    use rill_storage::log::batch::{encode_batch, NewRecord};
+    let s = TestServer::start();
+    let good = encode_batch(&[NewRecord {
+        timestamp: 1_700_000_000_000,
+        key: Some(b"k"),
+        value: Some(b"value"),
+    }]);
+    let mut bad = good.clone();
+    let last = bad.len() - 2;
+    bad[last] ^= 0xff;
+    let produce = |records: Vec<u8>, corr: i32| -> i16 {
+        let req = ProduceRequest::default()
+            .with_acks(-1)
+            .with_timeout_ms(5000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName(StrBytes::from_static_str("crc")))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(bytes::Bytes::from(records)))])]);
+        let mut c = connect(&s);
+        c.write_all(&frame(0, 9, corr, &req)).expect("write");
+        let (got, body) = read_response(&mut c);
+        assert_eq!(got, corr);
+        let r = ProduceResponse::decode(&mut bytes::Bytes::from(body[1..].to_vec()), 9)
+            .expect("decode");
+        r.responses[0].partition_responses[0].error_code
+    };
+    assert_eq!(produce(bad, 1), 2, "CORRUPT_MESSAGE");
+    assert_eq!(kcat_offset(&s.kafka(), "crc", -1), 0);
+    assert_eq!(produce(good, 2), 0);
+    assert_eq!(kcat_offset(&s.kafka(), "crc", -1), 1);
+}

@@ -57,6 +57,14 @@ pub async fn serve(broker: Arc<Broker>, mut stream: TcpStream, peer: SocketAddr)
                     return;
                 }
             };
+            // A Fetch may park for max_wait_ms: answers to the requests before it go out
+            // first, so a pipelined quick request never waits behind a long poll.
+            if header.api_key == kafka_protocol::messages::ApiKey::Fetch && !out.is_empty() {
+                if stream.write_all(&out).await.is_err() {
+                    return;
+                }
+                out.clear();
+            }
             match dispatch(broker.clone(), header, frame).await {
                 Ok(Some(resp)) => out.extend_from_slice(&resp),
                 Ok(None) => {}

@@ -6,7 +6,12 @@
 //! - [`conn`]: the Kafka listener's accept loop and the per-connection task (frames in,
 //!   responses out in request order).
 //! - One file per API family: [`api_versions`], [`metadata`] (Metadata, DescribeCluster),
-//!   [`topics`] (CreateTopics, DeleteTopics), [`coordinator`] (FindCoordinator).
+//!   [`topics`] (CreateTopics, DeleteTopics), [`coordinator`] (FindCoordinator),
+//!   [`produce`], [`fetch`], [`list_offsets`], [`producer_id`] (InitProducerId).
+//! - [`producer_state`]: idempotent-producer de-duplication per partition.
+//!
+//! Topic partitions are `rill_storage::log::Partition`s in `<dir>/topics/<topic>-<n>/`,
+//! opened by [`start`] and closed by [`Broker::close`].
 //!
 //! Framing and the request header live in the sans-io `rill_protocol::kafka`; message
 //! bodies come from the `kafka-protocol` crate.
@@ -14,14 +19,21 @@
 pub mod api_versions;
 pub mod conn;
 pub mod coordinator;
+pub mod fetch;
+pub mod list_offsets;
 pub mod metadata;
+pub mod produce;
+pub mod producer_id;
+pub mod producer_state;
 pub mod registry;
 pub mod routes;
 pub mod topics;
 
 use crate::shared::Shared;
 use parking_lot::Mutex;
+use producer_id::ProducerIds;
 use registry::Registry;
+use rill_storage::log::{FlushPolicy, LogConfig};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -35,6 +47,7 @@ pub const CLUSTER_ID: &str = "RillKafkaCluster000000";
 pub struct Broker {
     pub shared: Arc<Shared>,
     pub registry: Mutex<Registry>,
+    pub producer_ids: Mutex<ProducerIds>,
     /// host and port clients are told to connect to (Metadata, FindCoordinator).
     advertised: Mutex<(String, i32)>,
 }
@@ -44,6 +57,7 @@ impl Broker {
         Arc::new(Broker {
             shared,
             registry: Mutex::new(Registry::default()),
+            producer_ids: Mutex::new(ProducerIds::default()),
             advertised: Mutex::new(("127.0.0.1".to_string(), 9092)),
         })
     }
@@ -85,6 +99,64 @@ impl Broker {
         i32::try_from(n).unwrap_or(1).max(1)
     }
 
+    /// The partition log settings from `kafka-flush`, `log.segment.bytes`,
+    /// `log.retention.ms` and `log.retention.bytes`.
+    pub fn log_config(&self) -> LogConfig {
+        let config = self.shared.config();
+        let flush = match config.get("kafka-flush") {
+            "always" => FlushPolicy::Always,
+            "no" => FlushPolicy::Os,
+            _ => FlushPolicy::EveryMs(1000),
+        };
+        LogConfig {
+            segment_bytes: u64::try_from(config.get_i64("log.segment.bytes")).unwrap_or(1 << 26),
+            retention_ms: config.get_i64("log.retention.ms"),
+            retention_bytes: config.get_i64("log.retention.bytes"),
+            flush,
+            ..LogConfig::default()
+        }
+    }
+
+    /// Opens every partition under `<dir>/topics` and the producer id counter.
+    pub fn load(&self) -> std::io::Result<()> {
+        let root = self.shared.config().dir.join("topics");
+        self.registry.lock().load(&root, self.log_config())?;
+        *self.producer_ids.lock() = ProducerIds::load(root.join("producer-ids"));
+        Ok(())
+    }
+
+    /// The periodic half of the flush policy and retention (from the server cron). Each
+    /// partition lock is held for its own flush only.
+    pub fn cron(&self, now_ms: i64, retention: bool) {
+        let logs = self.registry.lock().all_logs();
+        for l in logs {
+            let mut state = l.state.lock();
+            let Some(log) = state.log.as_mut() else {
+                continue;
+            };
+            if let Err(e) = log.flush_if_due(now_ms) {
+                tracing::warn!("Kafka: log flush: {e}");
+            }
+            if retention {
+                log.apply_retention(now_ms);
+            }
+        }
+    }
+
+    /// Closes every partition cleanly (shutdown): sealed segments, checkpoints and the
+    /// clean-shutdown marker. Later appends and fetches get NOT_LEADER_OR_FOLLOWER.
+    pub fn close(&self) {
+        let logs = self.registry.lock().all_logs();
+        for l in logs {
+            let log = l.state.lock().log.take();
+            if let Some(log) = log {
+                if let Err(e) = log.close() {
+                    tracing::warn!("Kafka: closing a partition: {e}");
+                }
+            }
+        }
+    }
+
     /// `auto.create.topics.enable`.
     pub fn auto_create(&self) -> bool {
         self.shared.config().get_bool("auto.create.topics.enable")
@@ -98,6 +170,7 @@ pub fn start(broker: &Arc<Broker>) -> std::io::Result<Vec<SocketAddr>> {
     let Ok(port) = u16::try_from(config.kafka_port) else {
         return Ok(Vec::new());
     };
+    broker.load()?;
     let listeners = crate::listener::bind_addrs(&config.bind, port)?;
     let addrs: Vec<SocketAddr> = listeners
         .iter()

@@ -5,7 +5,9 @@
 //! Versions follow KAFKA.md §1.1 "Advertise": every minimum covers librdkafka's exact
 //! feature probes (trap T3).
 
-use super::{api_versions, coordinator, metadata, topics, Broker};
+use super::{
+    api_versions, coordinator, fetch, list_offsets, metadata, produce, producer_id, topics, Broker,
+};
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::Encodable;
@@ -42,12 +44,17 @@ const fn route(api_key: ApiKey, min_version: i16, max_version: i16, handler: Han
 
 /// Every API this broker serves.
 pub static ROUTES: &[Route] = &[
+    // Min 0 for librdkafka's probe (trap T3); produce() refuses v0-2.
+    route(ApiKey::Produce, 0, 9, produce::produce),
+    route(ApiKey::Fetch, 4, 12, fetch::fetch),
+    route(ApiKey::ListOffsets, 1, 7, list_offsets::list_offsets),
     route(ApiKey::Metadata, 0, 12, metadata::metadata),
     route(ApiKey::FindCoordinator, 0, 4, coordinator::find_coordinator),
     route(ApiKey::ApiVersions, 0, 4, api_versions::api_versions),
     route(ApiKey::CreateTopics, 2, 7, topics::create_topics),
     route(ApiKey::DeleteTopics, 1, 6, topics::delete_topics),
     route(ApiKey::DescribeCluster, 0, 1, metadata::describe_cluster),
+    route(ApiKey::InitProducerId, 0, 4, producer_id::init_producer_id),
 ];
 
 /// The route for `api_key`, if this broker serves it.
@@ -94,13 +101,15 @@ mod tests {
         for r in ROUTES {
             assert!(seen.insert(r.api_key as i16), "{:?} twice", r.api_key);
             assert!(r.min_version <= r.max_version);
-            // Never advertise a version kafka-protocol cannot encode.
+            // Never advertise a version kafka-protocol cannot encode (Produce v0-2 are
+            // advertised for trap T3 and refused by the handler).
             let v = r.api_key.valid_versions();
-            assert!(
-                v.min <= r.min_version && r.max_version <= v.max,
-                "{:?}",
-                r.api_key
-            );
+            let min = if r.api_key == ApiKey::Produce {
+                3
+            } else {
+                r.min_version
+            };
+            assert!(v.min <= min && r.max_version <= v.max, "{:?}", r.api_key);
         }
     }
 }

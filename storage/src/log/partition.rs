@@ -309,6 +309,11 @@ impl Partition {
     pub fn segment_count(&self) -> usize {
         self.segments.len()
     }
+    /// Base offsets of the segments, oldest first (the broker rebuilds producer state from
+    /// the last ones).
+    pub fn segment_base_offsets(&self) -> Vec<i64> {
+        self.segments.iter().map(Segment::base_offset).collect()
+    }
     pub fn config(&self) -> &LogConfig {
         &self.config
     }
