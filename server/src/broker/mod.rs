@@ -6,7 +6,9 @@
 //! - [`conn`]: the Kafka listener's accept loop and the per-connection task (frames in,
 //!   responses out in request order).
 //! - One file per API family: [`api_versions`], [`metadata`] (Metadata, DescribeCluster),
-//!   [`topics`] (CreateTopics, DeleteTopics), [`coordinator`] (FindCoordinator).
+//!   [`topics`] (CreateTopics, DeleteTopics), [`coordinator`] (FindCoordinator),
+//!   [`group_api`] (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
+//!   ListGroups, DescribeGroups) over the pure state machine in [`group`].
 //!
 //! Framing and the request header live in the sans-io `rill_protocol::kafka`; message
 //! bodies come from the `kafka-protocol` crate.
@@ -14,6 +16,8 @@
 pub mod api_versions;
 pub mod conn;
 pub mod coordinator;
+pub mod group;
+pub mod group_api;
 pub mod metadata;
 pub mod registry;
 pub mod routes;
@@ -35,6 +39,8 @@ pub const CLUSTER_ID: &str = "RillKafkaCluster000000";
 pub struct Broker {
     pub shared: Arc<Shared>,
     pub registry: Mutex<Registry>,
+    /// The classic group coordinator and committed offsets.
+    pub groups: Mutex<group::Coordinator>,
     /// host and port clients are told to connect to (Metadata, FindCoordinator).
     advertised: Mutex<(String, i32)>,
 }
@@ -44,6 +50,7 @@ impl Broker {
         Arc::new(Broker {
             shared,
             registry: Mutex::new(Registry::default()),
+            groups: Mutex::new(group::Coordinator::default()),
             advertised: Mutex::new(("127.0.0.1".to_string(), 9092)),
         })
     }
@@ -110,7 +117,30 @@ pub fn start(broker: &Arc<Broker>) -> std::io::Result<Vec<SocketAddr>> {
         tracing::info!("Kafka listener on {a}");
         tokio::spawn(conn::accept_loop(broker.clone(), l));
     }
+    if !addrs.is_empty() {
+        tokio::spawn(group_sweep(broker.clone()));
+    }
     Ok(addrs)
+}
+
+/// Expires group members whose session timed out and ends join phases whose rebalance
+/// timeout or initial delay is over. 50 ms keeps the initial delay close to its setting.
+async fn group_sweep(broker: Arc<Broker>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(50));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => broker.groups.lock().tick(std::time::Instant::now()),
+            _ = broker.shared.shutdown.notified() => return,
+        }
+        if broker
+            .shared
+            .shutting_down
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]
