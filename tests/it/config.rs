@@ -114,9 +114,9 @@ fn get_several_patterns_and_aliases() {
     assert_eq!(m["port"], s.port().to_string());
     assert_eq!(m.len(), 7, "{m:?}");
     let all = config_get(&mut c, &["*"]);
-    // Redis 7.0.15 reports 192 names (aliases included); Rill adds kafka-*, num.partitions
-    // and auto.create.topics.enable.
-    assert_eq!(all.len(), 196);
+    // Redis 7.0.15 reports 192 names (aliases included); Rill adds kafka-*, num.partitions,
+    // auto.create.topics.enable and group.initial.rebalance.delay.ms.
+    assert_eq!(all.len(), 197);
     assert_eq!(all["slaveof"], "");
     assert_eq!(
         all["client-output-buffer-limit"],

@@ -916,7 +916,7 @@ mod tests {
     fn join_two_members_leader_and_vote() {
         let now = Instant::now();
         let mut c = Coordinator::default();
-        let _ = later(c.join(
+        let _rx = later(c.join(
             params("g", "", &["range", "roundrobin"]),
             Duration::ZERO,
             now,
@@ -950,10 +950,7 @@ mod tests {
         // Only "y" is supported by both.
         assert_eq!(a.protocol_name.as_deref(), Some("y"));
         assert_eq!(a.members.len(), 2);
-        assert!(a
-            .members
-            .iter()
-            .all(|m| m.metadata == Bytes::from("meta-y")));
+        assert!(a.members.iter().all(|m| m.metadata == "meta-y"));
         assert!(b.members.is_empty());
         assert_eq!(b.leader, a.member_id);
     }
