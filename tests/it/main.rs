@@ -14,6 +14,7 @@ mod dump;
 mod embed;
 mod hash;
 mod kafka;
+mod kafka_groups;
 mod keys;
 mod list;
 mod memory;

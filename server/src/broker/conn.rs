@@ -12,6 +12,11 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+tokio::task_local! {
+    /// The peer of the connection whose request is running (JoinGroup's client_host).
+    pub static PEER: SocketAddr;
+}
+
 /// Accepts Kafka connections until shutdown.
 pub async fn accept_loop(broker: Arc<Broker>, listener: TcpListener) {
     loop {
@@ -65,7 +70,10 @@ pub async fn serve(broker: Arc<Broker>, mut stream: TcpStream, peer: SocketAddr)
                 }
                 out.clear();
             }
-            match dispatch(broker.clone(), header, frame).await {
+            match PEER
+                .scope(peer, dispatch(broker.clone(), header, frame))
+                .await
+            {
                 Ok(Some(resp)) => out.extend_from_slice(&resp),
                 Ok(None) => {}
                 Err(e) => {

@@ -7,7 +7,9 @@
 //!   responses out in request order).
 //! - One file per API family: [`api_versions`], [`metadata`] (Metadata, DescribeCluster),
 //!   [`topics`] (CreateTopics, DeleteTopics), [`coordinator`] (FindCoordinator),
-//!   [`produce`], [`fetch`], [`list_offsets`], [`producer_id`] (InitProducerId).
+//!   [`produce`], [`fetch`], [`list_offsets`], [`producer_id`] (InitProducerId),
+//!   [`group_api`] (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
+//!   ListGroups, DescribeGroups) over the pure state machine in [`group`].
 //! - [`producer_state`]: idempotent-producer de-duplication per partition.
 //!
 //! Topic partitions are `rill_storage::log::Partition`s in `<dir>/topics/<topic>-<n>/`,
@@ -20,6 +22,8 @@ pub mod api_versions;
 pub mod conn;
 pub mod coordinator;
 pub mod fetch;
+pub mod group;
+pub mod group_api;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
@@ -48,6 +52,8 @@ pub struct Broker {
     pub shared: Arc<Shared>,
     pub registry: Mutex<Registry>,
     pub producer_ids: Mutex<ProducerIds>,
+    /// The classic group coordinator and committed offsets.
+    pub groups: Mutex<group::Coordinator>,
     /// host and port clients are told to connect to (Metadata, FindCoordinator).
     advertised: Mutex<(String, i32)>,
 }
@@ -58,6 +64,7 @@ impl Broker {
             shared,
             registry: Mutex::new(Registry::default()),
             producer_ids: Mutex::new(ProducerIds::default()),
+            groups: Mutex::new(group::Coordinator::default()),
             advertised: Mutex::new(("127.0.0.1".to_string(), 9092)),
         })
     }
@@ -183,7 +190,30 @@ pub fn start(broker: &Arc<Broker>) -> std::io::Result<Vec<SocketAddr>> {
         tracing::info!("Kafka listener on {a}");
         tokio::spawn(conn::accept_loop(broker.clone(), l));
     }
+    if !addrs.is_empty() {
+        tokio::spawn(group_sweep(broker.clone()));
+    }
     Ok(addrs)
+}
+
+/// Expires group members whose session timed out and ends join phases whose rebalance
+/// timeout or initial delay is over. 50 ms keeps the initial delay close to its setting.
+async fn group_sweep(broker: Arc<Broker>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(50));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => broker.groups.lock().tick(std::time::Instant::now()),
+            _ = broker.shared.shutdown.notified() => return,
+        }
+        if broker
+            .shared
+            .shutting_down
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]

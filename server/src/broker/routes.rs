@@ -6,7 +6,8 @@
 //! feature probes (trap T3).
 
 use super::{
-    api_versions, coordinator, fetch, list_offsets, metadata, produce, producer_id, topics, Broker,
+    api_versions, coordinator, fetch, group_api, list_offsets, metadata, produce, producer_id,
+    topics, Broker,
 };
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
@@ -55,6 +56,17 @@ pub static ROUTES: &[Route] = &[
     route(ApiKey::DeleteTopics, 1, 6, topics::delete_topics),
     route(ApiKey::DescribeCluster, 0, 1, metadata::describe_cluster),
     route(ApiKey::InitProducerId, 0, 4, producer_id::init_producer_id),
+    // Classic group protocol. OffsetCommit starts at 2: kafka-protocol decodes no v0-1
+    // (Kafka 4 dropped them too, KIP-896); librdkafka's BalancedConsumer probe {1,2}
+    // overlaps it.
+    route(ApiKey::JoinGroup, 0, 7, group_api::join_group),
+    route(ApiKey::SyncGroup, 0, 5, group_api::sync_group),
+    route(ApiKey::Heartbeat, 0, 4, group_api::heartbeat),
+    route(ApiKey::LeaveGroup, 0, 5, group_api::leave_group),
+    route(ApiKey::OffsetCommit, 2, 8, group_api::offset_commit),
+    route(ApiKey::OffsetFetch, 1, 8, group_api::offset_fetch),
+    route(ApiKey::ListGroups, 0, 4, group_api::list_groups),
+    route(ApiKey::DescribeGroups, 0, 5, group_api::describe_groups),
 ];
 
 /// The route for `api_key`, if this broker serves it.
