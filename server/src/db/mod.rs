@@ -380,6 +380,19 @@ impl Db {
         true
     }
 
+    /// Every key with its entry and expiry as stored, expired keys included (snapshots,
+    /// AOF rewrites: they write what the dataset holds, as Redis does).
+    pub fn iter_with_expire(&self) -> impl Iterator<Item = (&Key, &Entry, Option<i64>)> {
+        self.keys.iter().map(|(k, e)| {
+            let exp = if e.flags & ENTRY_HAS_EXPIRE != 0 {
+                self.expires.get(k.as_bytes()).copied()
+            } else {
+                None
+            };
+            (k, e, exp)
+        })
+    }
+
     /// The key's expiry in unix ms, if it has one.
     pub fn get_expire(&mut self, key: &[u8]) -> Option<i64> {
         let idx = self.live_index(key)?;

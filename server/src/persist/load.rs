@@ -77,11 +77,6 @@ fn load_rdb_file(shared: &Shared, config: &Config) -> Result<(), String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
     };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    shared
-        .persist
-        .loading_total_bytes
-        .store(len, Ordering::Relaxed);
     let (store, stats) = rdb_into_store(
         shared,
         std::io::BufReader::with_capacity(1 << 20, file),
@@ -163,15 +158,11 @@ fn load_aof(shared: &Shared, config: &Config) -> Result<(), String> {
         .filter(|e| e.kind != FileKind::History)
         .cloned()
         .collect();
-    let total: u64 = files
-        .iter()
-        .filter_map(|e| std::fs::metadata(dir.join(&e.name)).ok())
-        .map(|m| m.len())
-        .sum();
+    // Again: an upgrade may have moved the old single file in since `begin`.
     shared
         .persist
         .loading_total_bytes
-        .store(total, Ordering::Relaxed);
+        .store(bytes_to_load(config), Ordering::Relaxed);
     let mut client = ClientState::new(
         shared,
         "0.0.0.0:0".parse().expect("invariant: literal address"),

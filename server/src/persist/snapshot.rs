@@ -3,7 +3,7 @@
 
 use super::convert;
 use crate::config::Config;
-use crate::db::{Store, ENTRY_HAS_EXPIRE};
+use crate::db::Store;
 use rill_storage::aof as faof;
 use rill_storage::rdb::{Item, RdbReader, RdbWriter};
 use rill_storage::Error;
@@ -35,12 +35,7 @@ pub fn write_rdb<W: Write>(
         }
         wr.select_db(i as u64)?;
         wr.resize_db(db.keys.len() as u64, db.expires.len() as u64)?;
-        for (k, e) in db.keys.iter() {
-            let exp = if e.flags & ENTRY_HAS_EXPIRE != 0 {
-                db.expires.get(k.as_bytes()).copied()
-            } else {
-                None
-            };
+        for (k, e, exp) in db.iter_with_expire() {
             let meta = convert::key_meta(e, exp, config, &db.clock);
             wr.entry(k.as_bytes(), &convert::to_rdb(&e.value), &meta)?;
             if delay != 0 {
@@ -98,12 +93,7 @@ pub fn write_aof_base(
                 continue;
             }
             faof::encode_command(&mut out, &[&b"SELECT"[..], i.to_string().as_bytes()]);
-            for (k, e) in db.keys.iter() {
-                let exp = if e.flags & ENTRY_HAS_EXPIRE != 0 {
-                    db.expires.get(k.as_bytes()).copied()
-                } else {
-                    None
-                };
+            for (k, e, exp) in db.iter_with_expire() {
                 faof::rewrite_key(&mut out, k.as_bytes(), &convert::to_rdb(&e.value), exp);
                 if out.len() >= 1 << 16 {
                     w.write_all(&out)?;
