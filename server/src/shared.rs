@@ -295,6 +295,9 @@ pub struct Shared {
     pub blocked_clients: AtomicUsize,
     /// Pub/sub channels and patterns.
     pub pubsub: crate::pubsub::PubSub,
+    /// The topic broker, set once by `Broker::new`, so RESP topic commands (cmd/topic.rs)
+    /// reach the same logs as the Kafka listener. Weak: the Broker holds this Shared.
+    pub broker: std::sync::OnceLock<std::sync::Weak<crate::broker::Broker>>,
 }
 
 fn random_hex40() -> String {
@@ -369,7 +372,13 @@ impl Shared {
             active_expire: AtomicBool::new(true),
             blocked_clients: AtomicUsize::new(0),
             pubsub: Default::default(),
+            broker: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The topic broker, None before it exists or after it was dropped.
+    pub fn broker(&self) -> Option<Arc<crate::broker::Broker>> {
+        self.broker.get()?.upgrade()
     }
 
     /// Current config snapshot.

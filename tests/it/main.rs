@@ -26,4 +26,5 @@ mod server;
 mod set;
 mod stream;
 mod string;
+mod topic;
 mod zset;

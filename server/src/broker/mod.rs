@@ -59,14 +59,18 @@ pub struct Broker {
 }
 
 impl Broker {
+    /// A broker over `shared`; the first one created is the one RESP topic commands use.
     pub fn new(shared: Arc<Shared>) -> Arc<Broker> {
-        Arc::new(Broker {
-            shared,
+        let broker = Arc::new(Broker {
+            shared: shared.clone(),
             registry: Mutex::new(Registry::default()),
             producer_ids: Mutex::new(ProducerIds::default()),
             groups: Mutex::new(group::Coordinator::default()),
             advertised: Mutex::new(("127.0.0.1".to_string(), 9092)),
-        })
+        });
+        // Already set only when a second broker is built over the same Shared (tests).
+        let _ = shared.broker.set(Arc::downgrade(&broker));
+        broker
     }
 
     /// The advertised (host, port).
@@ -170,14 +174,15 @@ impl Broker {
     }
 }
 
-/// Binds the Kafka listeners on the `bind` addresses and `kafka-port` and starts their
-/// accept loops. Empty when `kafka-port` is -1.
+/// Opens the topic logs, binds the Kafka listeners on the `bind` addresses and
+/// `kafka-port` and starts their accept loops. No listener when `kafka-port` is -1; the
+/// logs are opened anyway, as the RESP topic commands use them too.
 pub fn start(broker: &Arc<Broker>) -> std::io::Result<Vec<SocketAddr>> {
     let config = broker.shared.config();
+    broker.load()?;
     let Ok(port) = u16::try_from(config.kafka_port) else {
         return Ok(Vec::new());
     };
-    broker.load()?;
     let listeners = crate::listener::bind_addrs(&config.bind, port)?;
     let addrs: Vec<SocketAddr> = listeners
         .iter()

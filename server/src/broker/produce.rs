@@ -194,7 +194,7 @@ fn append(log: &PartitionLog, records: Option<&Bytes>, now: i64) -> Appended {
 }
 
 /// Appends and, a single node being its own ISR, advances the hw to the leo at once.
-fn append_locked(
+pub(crate) fn append_locked(
     partition: &mut Partition,
     buf: &mut [u8],
     now: i64,

@@ -20,6 +20,7 @@ pub mod server;
 pub mod set;
 pub mod stream;
 pub mod string;
+pub mod topic;
 pub mod zset;
 
 use crate::client::ClientState;
@@ -224,6 +225,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         stream::COMMANDS,
         pubsub::COMMANDS,
         persistence::COMMANDS,
+        topic::COMMANDS,
     ]
 }
 

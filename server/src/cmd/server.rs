@@ -660,6 +660,7 @@ const SECTIONS: &[(&str, bool)] = &[
     ("latencystats", false),
     ("cluster", true),
     ("keyspace", true),
+    ("topics", true),
 ];
 
 /// Redis's bytesToHuman.
@@ -753,7 +754,13 @@ pub fn info_text(ctx: &mut Ctx, args: &[Bytes]) -> String {
         if !out.is_empty() {
             out.push_str("\r\n");
         }
-        info_section(ctx, name, &mut out);
+        if *name == "topics" {
+            // Per-partition lines only when asked by name: a broker may hold thousands.
+            let detail = lowered.iter().any(|l| l == "topics");
+            topics_section(ctx, detail, &mut out);
+        } else {
+            info_section(ctx, name, &mut out);
+        }
     }
     out
 }
@@ -763,6 +770,34 @@ macro_rules! field {
         let _ = write!($out, $($arg)*);
         $out.push_str("\r\n");
     }};
+}
+
+/// `# Topics`: topics, partitions and bytes; with `detail` one
+/// `topic_<name>_<p>:leo=..,hw=..,log_start_offset=..,bytes=..,segments=..` line per
+/// partition.
+fn topics_section(ctx: &mut Ctx, detail: bool, o: &mut String) {
+    let topics = crate::cmd::topic::all_topic_stats(ctx.shared);
+    let partitions: usize = topics.iter().map(|(_, p)| p.len()).sum();
+    let bytes: u64 = topics.iter().flat_map(|(_, p)| p).map(|s| s.bytes).sum();
+    o.push_str("# Topics\r\n");
+    field!(o, "topics:{}", topics.len());
+    field!(o, "partitions:{partitions}");
+    field!(o, "topics_bytes:{bytes}");
+    if detail {
+        for (name, parts) in &topics {
+            for (p, s) in parts.iter().enumerate() {
+                field!(
+                    o,
+                    "topic_{name}_{p}:leo={},hw={},log_start_offset={},bytes={},segments={}",
+                    s.leo,
+                    s.hw,
+                    s.log_start_offset,
+                    s.bytes,
+                    s.segments
+                );
+            }
+        }
+    }
 }
 
 fn info_section(ctx: &mut Ctx, name: &str, o: &mut String) {
@@ -1458,7 +1493,8 @@ mod tests {
                 "# Modules",
                 "# Errorstats",
                 "# Cluster",
-                "# Keyspace"
+                "# Keyspace",
+                "# Topics"
             ]
         );
         let all = info(&mut t, &["all"]);
