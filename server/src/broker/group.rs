@@ -836,7 +836,8 @@ impl OffsetStore {
             log.append(group, &refs, now_ms)?;
         }
         for (topic, partition, value) in entries {
-            self.map.insert((group.to_string(), topic, partition), value);
+            self.map
+                .insert((group.to_string(), topic, partition), value);
         }
         Ok(())
     }
