@@ -517,6 +517,16 @@ fn offsets_topic_is_hidden_and_not_writable() {
     let srv = TestServer::start();
     let mut c = Conn::open(&srv);
     assert_eq!(commit(&mut c, 2, "", -1, 5), vec![0]);
+    let _: CreateTopicsResponse = c.call(
+        ApiKey::CreateTopics,
+        5,
+        &CreateTopicsRequest::default()
+            .with_topics(vec![create_topics_request::CreatableTopic::default()
+                .with_name(TopicName(s("visible")))
+                .with_num_partitions(1)
+                .with_replication_factor(1)])
+            .with_timeout_ms(5000),
+    );
     let all: MetadataResponse = c.call(
         ApiKey::Metadata,
         9,
@@ -528,6 +538,12 @@ fn offsets_topic_is_hidden_and_not_writable() {
             .all(|t| t.name.as_ref().map(|n| n.as_str()) != Some("__consumer_offsets")),
         "{all:?}"
     );
+    let names: Vec<_> = all
+        .topics
+        .iter()
+        .filter_map(|t| t.name.as_ref().map(|n| n.to_string()))
+        .collect();
+    assert_eq!(names, vec!["visible".to_string()]);
     let named: MetadataResponse = c.call(
         ApiKey::Metadata,
         9,
