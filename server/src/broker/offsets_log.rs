@@ -30,6 +30,12 @@ pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 /// `(group, topic, partition)`, the key of a committed offset.
 pub type OffsetKey = (String, String, i32);
 
+/// One replayed record: a commit, or None for a tombstone.
+pub type OffsetRecord = (OffsetKey, Option<CommittedOffset>);
+
+/// A raw record: `(offset_delta, key, value)`.
+type RawRecord<'a> = (i32, Option<&'a [u8]>, Option<&'a [u8]>);
+
 /// The open `__consumer_offsets-0` partition.
 #[derive(Debug)]
 pub struct OffsetsLog {
@@ -42,7 +48,7 @@ impl OffsetsLog {
     pub fn open(
         topics: &Path,
         mut config: LogConfig,
-    ) -> std::io::Result<(OffsetsLog, Vec<(OffsetKey, Option<CommittedOffset>)>)> {
+    ) -> std::io::Result<(OffsetsLog, Vec<OffsetRecord>)> {
         // Without compaction, retention would delete offsets that are still in use.
         config.retention_ms = -1;
         config.retention_bytes = -1;
@@ -111,7 +117,7 @@ impl OffsetsLog {
 
 /// Every record of `partition`, oldest first, decoded; undecodable records are skipped
 /// (logged), so one bad record cannot keep the broker from starting.
-fn replay(partition: &Partition) -> std::io::Result<Vec<(OffsetKey, Option<CommittedOffset>)>> {
+fn replay(partition: &Partition) -> std::io::Result<Vec<OffsetRecord>> {
     let mut out = Vec::new();
     let end = partition.leo();
     let mut offset = partition.log_start_offset();
@@ -155,7 +161,7 @@ fn replay(partition: &Partition) -> std::io::Result<Vec<(OffsetKey, Option<Commi
 }
 
 /// `(offset_delta, key, value)` of each record in an uncompressed records section.
-fn records(mut buf: &[u8]) -> Vec<(i32, Option<&[u8]>, Option<&[u8]>)> {
+fn records(mut buf: &[u8]) -> Vec<RawRecord<'_>> {
     let mut out = Vec::new();
     while !buf.is_empty() {
         let mut pos = 0;
