@@ -111,6 +111,173 @@ def produce_forever(bootstrap, topic):
         i += 1
 
 
+def produce_values(bootstrap, topic, start, count, partitions):
+    """confluent-kafka producer: values v<start>..v<start+count-1>, value i to partition
+    i % partitions, all acknowledged."""
+    import confluent_kafka as ck
+
+    p = ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    errors = []
+    for i in range(start, start + count):
+        p.produce(
+            topic,
+            value=b"v%d" % i,
+            partition=i % partitions,
+            on_delivery=lambda e, m: e and errors.append(e),
+        )
+    assert p.flush(30) == 0, "unflushed"
+    assert not errors, errors
+
+
+def group_consumer(bootstrap, group):
+    import confluent_kafka as ck
+
+    return ck.Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "heartbeat.interval.ms": 300,
+            "session.timeout.ms": 10000,
+        }
+    )
+
+
+def confluent_group_share(bootstrap, topic, n, group):
+    """Two confluent-kafka consumers in one group share a 4-partition topic: both get
+    partitions, every value is seen exactly once across them (each commits after
+    processing), both close, and the committed offsets sum to n."""
+    import threading
+
+    import confluent_kafka as ck
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(topic, 4, 1)]).values():
+        f.result(15)
+
+    stop = threading.Event()
+    seen = {0: [], 1: []}
+    assigned = {0: [], 1: []}
+    failures = []
+
+    def run(k):
+        c = group_consumer(bootstrap, group)
+
+        def on_assign(_c, parts):
+            assigned[k] = [p.partition for p in parts]
+
+        def on_revoke(_c, parts):
+            assigned[k] = []
+
+        c.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
+        try:
+            while not stop.is_set():
+                m = c.poll(0.2)
+                if m is None:
+                    continue
+                if m.error():
+                    failures.append(str(m.error()))
+                    continue
+                seen[k].append(m.value())
+                c.commit(message=m, asynchronous=False)
+        except Exception as e:  # reported by the main thread
+            failures.append(repr(e))
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    end = time.time() + 30
+    while time.time() < end and not (
+        assigned[0] and assigned[1] and sorted(assigned[0] + assigned[1]) == [0, 1, 2, 3]
+    ):
+        time.sleep(0.1)
+    split = (list(assigned[0]), list(assigned[1]))
+    produce_values(bootstrap, topic, 0, n, 4)
+    end = time.time() + 30
+    while time.time() < end and len(seen[0]) + len(seen[1]) < n:
+        time.sleep(0.1)
+    time.sleep(1)  # room for duplicates to show up
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert not failures, failures
+    assert split[0] and split[1], split
+    got = seen[0] + seen[1]
+    assert len(got) == n, (len(seen[0]), len(seen[1]))
+    assert sorted(got) == sorted(b"v%d" % i for i in range(n))
+
+    c = group_consumer(bootstrap, group)
+    committed = c.committed([ck.TopicPartition(topic, p) for p in range(4)], timeout=15)
+    c.close()
+    total = sum(tp.offset for tp in committed)
+    assert total == n, [(tp.partition, tp.offset) for tp in committed]
+    print("shared", split, len(seen[0]), len(seen[1]), "committed", total)
+
+
+def confluent_group_resume(bootstrap, topic, start, m, group):
+    """Produces v<start>.. (m values) to the 4 partitions; a new consumer in `group` reads
+    exactly those (nothing before them is re-read), commits and closes."""
+    produce_values(bootstrap, topic, start, m, 4)
+    c = group_consumer(bootstrap, group)
+    c.subscribe([topic])
+    got = []
+    end = time.time() + 30
+    while time.time() < end and len(got) < m:
+        msg = c.poll(0.2)
+        if msg is None:
+            continue
+        if msg.error():
+            raise RuntimeError(str(msg.error()))
+        got.append(msg.value())
+    # Anything re-read would arrive around the same time; give it a moment.
+    drain = time.time() + 1
+    while time.time() < drain:
+        msg = c.poll(0.2)
+        if msg is not None and not msg.error():
+            got.append(msg.value())
+    c.commit(asynchronous=False)
+    c.close()
+    assert sorted(got) == sorted(b"v%d" % i for i in range(start, start + m)), got
+    print("resumed", len(got))
+
+
+def kafka_python_group(bootstrap, topic, group, start, count):
+    """kafka-python: produce v<start>.. (count values), then a KafkaConsumer in `group`
+    subscribes, reads exactly those values (resuming from the group's commit), commits
+    and closes."""
+    from kafka import KafkaConsumer, KafkaProducer
+
+    p = KafkaProducer(bootstrap_servers=bootstrap)
+    for f in [p.send(topic, value=b"v%d" % i) for i in range(start, start + count)]:
+        f.get(timeout=10)
+    p.close()
+    c = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        heartbeat_interval_ms=300,
+    )
+    c.subscribe([topic])
+    got = []
+    end = time.time() + 30
+    while time.time() < end and len(got) < count:
+        for msgs in c.poll(timeout_ms=200).values():
+            got.extend(m.value for m in msgs)
+    drain = time.time() + 1
+    while time.time() < drain:
+        for msgs in c.poll(timeout_ms=200).values():
+            got.extend(m.value for m in msgs)
+    c.commit()
+    c.close()
+    assert sorted(got) == sorted(b"v%d" % i for i in range(start, start + count)), got
+    print("group read", len(got))
+
+
 def main():
     cmd, bootstrap = sys.argv[1], sys.argv[2]
     if cmd == "kafka-python-round-trip":
@@ -122,6 +289,16 @@ def main():
     elif cmd == "consume-all":
         for offset, value in consume_all(bootstrap, sys.argv[3], int(sys.argv[4])):
             print(offset, value.decode())
+    elif cmd == "confluent-group-share":
+        confluent_group_share(bootstrap, sys.argv[3], int(sys.argv[4]), sys.argv[5])
+    elif cmd == "confluent-group-resume":
+        confluent_group_resume(
+            bootstrap, sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+        )
+    elif cmd == "kafka-python-group":
+        kafka_python_group(
+            bootstrap, sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
+        )
     else:
         raise SystemExit("unknown command " + cmd)
 

@@ -443,3 +443,157 @@ fn kcat_group_consumer_reads_everything_and_commits() {
     );
     assert_eq!(r.topics[0].partitions[0].committed_offset, 10);
 }
+
+/// Runs `tests/it/kafka_clients.py CMD BOOTSTRAP ARGS...` with a time limit; asserts
+/// success and returns stdout.
+fn clients(cmd: &str, bootstrap: &str, args: &[&str]) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/kafka_clients.py");
+    let out = std::process::Command::new("timeout")
+        .args(["120", "python3", script, cmd, bootstrap])
+        .args(args)
+        .output()
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// `kafka-flush always`: commits are fsynced before their response, so a kill -9 right
+/// after loses none.
+const FLUSH_ALWAYS: [&str; 2] = ["--kafka-flush", "always"];
+
+/// Two confluent-kafka consumers in one group split a 4-partition topic, see every value
+/// exactly once and commit; after kill -9 and a restart on the same dir, a new consumer
+/// in the group reads only the values produced since (the commits were replayed from
+/// `__consumer_offsets-0`).
+#[test]
+fn confluent_group_shares_partitions_and_resumes_after_sigkill() {
+    let srv = TestServer::start_with(&FLUSH_ALWAYS);
+    let out = clients(
+        "confluent-group-share",
+        &srv.kafka(),
+        &["shared", "400", "gs"],
+    );
+    assert!(out.contains("committed 400"), "{out}");
+    let dir = srv.kill9();
+    assert!(dir.path().join("topics/__consumer_offsets-0").is_dir());
+    let srv = TestServer::start_in(dir, &FLUSH_ALWAYS);
+    let out = clients(
+        "confluent-group-resume",
+        &srv.kafka(),
+        &["shared", "400", "40", "gs"],
+    );
+    assert_eq!(out.trim(), "resumed 40");
+}
+
+/// kafka-python's KafkaConsumer with a group_id: subscribe, read all, commit, close; after
+/// kill -9 and a restart, a second consumer in the group resumes after the commit.
+#[test]
+fn kafka_python_group_commit_survives_restart() {
+    let srv = TestServer::start_with(&FLUSH_ALWAYS);
+    let out = clients(
+        "kafka-python-group",
+        &srv.kafka(),
+        &["kp", "kpg", "0", "30"],
+    );
+    assert_eq!(out.trim(), "group read 30");
+    let srv = TestServer::start_in(srv.kill9(), &FLUSH_ALWAYS);
+    let out = clients(
+        "kafka-python-group",
+        &srv.kafka(),
+        &["kp", "kpg", "30", "20"],
+    );
+    assert_eq!(out.trim(), "group read 20");
+}
+
+/// `__consumer_offsets` holds commits but is not a client topic: Metadata does not list
+/// it, and Metadata, CreateTopics and Produce naming it get INVALID_TOPIC_EXCEPTION (17).
+#[test]
+fn offsets_topic_is_hidden_and_not_writable() {
+    let srv = TestServer::start();
+    let mut c = Conn::open(&srv);
+    assert_eq!(commit(&mut c, 2, "", -1, 5), vec![0]);
+    let _: CreateTopicsResponse = c.call(
+        ApiKey::CreateTopics,
+        5,
+        &CreateTopicsRequest::default()
+            .with_topics(vec![create_topics_request::CreatableTopic::default()
+                .with_name(TopicName(s("visible")))
+                .with_num_partitions(1)
+                .with_replication_factor(1)])
+            .with_timeout_ms(5000),
+    );
+    let all: MetadataResponse = c.call(
+        ApiKey::Metadata,
+        9,
+        &MetadataRequest::default().with_topics(None),
+    );
+    assert!(
+        all.topics
+            .iter()
+            .all(|t| t.name.as_ref().map(|n| n.as_str()) != Some("__consumer_offsets")),
+        "{all:?}"
+    );
+    let names: Vec<_> = all
+        .topics
+        .iter()
+        .filter_map(|t| t.name.as_ref().map(|n| n.to_string()))
+        .collect();
+    assert_eq!(names, vec!["visible".to_string()]);
+    let named: MetadataResponse = c.call(
+        ApiKey::Metadata,
+        9,
+        &MetadataRequest::default()
+            .with_topics(Some(vec![metadata_request::MetadataRequestTopic::default(
+            )
+            .with_name(Some(TopicName(s("__consumer_offsets"))))]))
+            .with_allow_auto_topic_creation(true),
+    );
+    assert_eq!(named.topics[0].error_code, 17);
+    let created: CreateTopicsResponse = c.call(
+        ApiKey::CreateTopics,
+        5,
+        &CreateTopicsRequest::default()
+            .with_topics(vec![create_topics_request::CreatableTopic::default()
+                .with_name(TopicName(s("__consumer_offsets")))
+                .with_num_partitions(1)
+                .with_replication_factor(1)])
+            .with_timeout_ms(5000),
+    );
+    assert_eq!(created.topics[0].error_code, 17);
+    let records = rill_storage::log::batch::encode_batch(&[rill_storage::log::batch::NewRecord {
+        timestamp: 0,
+        key: None,
+        value: Some(b"x"),
+    }]);
+    let produced: ProduceResponse = c.call(
+        ApiKey::Produce,
+        7,
+        &ProduceRequest::default()
+            .with_acks(1)
+            .with_timeout_ms(5000)
+            .with_topic_data(vec![produce_request::TopicProduceData::default()
+                .with_name(TopicName(s("__consumer_offsets")))
+                .with_partition_data(vec![
+                    produce_request::PartitionProduceData::default()
+                        .with_index(0)
+                        .with_records(Some(Bytes::from(records))),
+                ])]),
+    );
+    assert_eq!(produced.responses[0].partition_responses[0].error_code, 17);
+    // The commit itself is still there.
+    let r: OffsetFetchResponse = c.call(
+        ApiKey::OffsetFetch,
+        1,
+        &OffsetFetchRequest::default()
+            .with_group_id(GroupId(s("g1")))
+            .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                .with_name(TopicName(s("orders")))
+                .with_partition_indexes(vec![0])])),
+    );
+    assert_eq!(r.topics[0].partitions[0].committed_offset, 5);
+}

@@ -13,6 +13,7 @@
 //! Committed offsets live in [`OffsetStore`]; this module only decides whether a commit is
 //! allowed ([`Coordinator::validate_commit`]), as Kafka's `GroupCoordinator` does.
 
+use super::offsets_log::OffsetsLog;
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -22,7 +23,9 @@ use tokio::sync::oneshot;
 pub mod errors {
     pub const NONE: i16 = 0;
     pub const UNKNOWN_SERVER_ERROR: i16 = -1;
+    pub const OFFSET_METADATA_TOO_LARGE: i16 = 12;
     pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
+    pub const NOT_COORDINATOR: i16 = 16;
     pub const ILLEGAL_GENERATION: i16 = 22;
     pub const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;
     pub const INVALID_GROUP_ID: i16 = 24;
@@ -791,20 +794,70 @@ pub struct CommittedOffset {
 
 /// Committed offsets, `(group, topic, partition) -> CommittedOffset`.
 ///
-/// In memory only for now. The interface is what a durable store needs: `commit` is the
-/// single write path (a later step appends the `__consumer_offsets` record there, or runs
-/// it inside MULTI/EXEC) and `load` replays records on startup; the last write per key wins.
+/// An in-memory map, made durable by the `__consumer_offsets-0` log once
+/// [`OffsetStore::attach`]ed: [`OffsetStore::commit_all`] (and [`OffsetStore::commit`])
+/// append the records before changing the map, and [`OffsetStore::load`] replays them on
+/// startup; the last write per key wins. Without a log (unit tests) it is memory only.
 #[derive(Debug, Default)]
 pub struct OffsetStore {
     // BTreeMap so a group's partitions come out in (topic, partition) order.
     map: BTreeMap<(String, String, i32), CommittedOffset>,
+    log: Option<OffsetsLog>,
 }
 
 impl OffsetStore {
-    /// Stores one commit.
+    /// Makes later commits durable in `log` (after [`OffsetStore::load`] replayed it).
+    pub fn attach(&mut self, log: OffsetsLog) {
+        self.log = Some(log);
+    }
+
+    /// Stores one commit. With a log attached the record is appended first; an I/O error
+    /// is logged and the commit dropped (use [`OffsetStore::commit_all`] to see it).
     pub fn commit(&mut self, group: &str, topic: &str, partition: i32, value: CommittedOffset) {
-        self.map
-            .insert((group.to_string(), topic.to_string(), partition), value);
+        let ts = value.commit_timestamp_ms;
+        if let Err(e) = self.commit_all(group, vec![(topic.to_string(), partition, value)], ts) {
+            tracing::warn!("Kafka: offset commit for group {group} not stored: {e}");
+        }
+    }
+
+    /// Stores a group's commits as one batch in the log (fsynced under `kafka-flush
+    /// always`), then in memory; on an I/O error nothing is stored.
+    pub fn commit_all(
+        &mut self,
+        group: &str,
+        entries: Vec<(String, i32, CommittedOffset)>,
+        now_ms: i64,
+    ) -> std::io::Result<()> {
+        if let Some(log) = self.log.as_mut() {
+            let refs: Vec<(&str, i32, &CommittedOffset)> = entries
+                .iter()
+                .map(|(t, p, v)| (t.as_str(), *p, v))
+                .collect();
+            log.append(group, &refs, now_ms)?;
+        }
+        for (topic, partition, value) in entries {
+            self.map
+                .insert((group.to_string(), topic, partition), value);
+        }
+        Ok(())
+    }
+
+    /// The periodic flush of the log (server cron).
+    pub fn flush_if_due(&mut self, now_ms: i64) {
+        if let Some(log) = self.log.as_mut() {
+            if let Err(e) = log.flush_if_due(now_ms) {
+                tracing::warn!("Kafka: {} flush: {e}", super::offsets_log::OFFSETS_TOPIC);
+            }
+        }
+    }
+
+    /// Closes the log cleanly (shutdown); later commits are memory only.
+    pub fn close(&mut self) {
+        if let Some(log) = self.log.take() {
+            if let Err(e) = log.close() {
+                tracing::warn!("Kafka: closing {}: {e}", super::offsets_log::OFFSETS_TOPIC);
+            }
+        }
     }
 
     /// The committed offset, if any.

@@ -226,11 +226,18 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Kafka's `offset.metadata.max.bytes`: longer commit metadata gets
+/// OFFSET_METADATA_TOO_LARGE for its partition.
+const OFFSET_METADATA_MAX_BYTES: usize = 4096;
+
 /// ```text
 /// OffsetCommit v2-8 group_id generation_id member_id [retention_time_ms]
 ///   topics [name partitions [partition_index committed_offset [committed_leader_epoch]
 ///   committed_metadata]] -> topics [name partitions [partition_index error_code]]
 /// ```
+/// The accepted partitions are appended as one batch to `__consumer_offsets-0` (fsynced
+/// under `kafka-flush always`) before the response; if that append fails they all get
+/// NOT_COORDINATOR, Kafka's mapping of a storage error, so the client retries.
 pub fn offset_commit(broker: Arc<Broker>, header: Header, mut body: Bytes) -> HandlerFuture {
     Box::pin(async move {
         let req: OffsetCommitRequest = decode_body(&header, &mut body)?;
@@ -242,34 +249,65 @@ pub fn offset_commit(broker: Arc<Broker>, header: Header, mut body: Bytes) -> Ha
             Instant::now(),
         );
         let ts = now_ms();
+        // Error codes by topic and partition, in request order; accepted partitions are
+        // also in `entries`, stored together below.
+        let mut codes: Vec<Vec<i16>> = Vec::with_capacity(req.topics.len());
+        let mut entries = Vec::new();
+        for t in &req.topics {
+            let mut tc = Vec::with_capacity(t.partitions.len());
+            for p in &t.partitions {
+                let metadata = p.committed_metadata.as_ref().map(|m| m.to_string());
+                let pc = if code != errors::NONE {
+                    code
+                } else if metadata
+                    .as_ref()
+                    .is_some_and(|m| m.len() > OFFSET_METADATA_MAX_BYTES)
+                {
+                    errors::OFFSET_METADATA_TOO_LARGE
+                } else {
+                    entries.push((
+                        t.name.to_string(),
+                        p.partition_index,
+                        CommittedOffset {
+                            offset: p.committed_offset,
+                            leader_epoch: if header.api_version >= 6 {
+                                p.committed_leader_epoch
+                            } else {
+                                -1
+                            },
+                            metadata,
+                            commit_timestamp_ms: ts,
+                        },
+                    ));
+                    errors::NONE
+                };
+                tc.push(pc);
+            }
+            codes.push(tc);
+        }
+        let stored = c.offsets.commit_all(&req.group_id, entries, ts);
+        drop(c);
+        if let Err(e) = &stored {
+            tracing::warn!("Kafka: offset commit for {} failed: {e}", &*req.group_id);
+        }
         let topics = req
             .topics
             .into_iter()
-            .map(|t| {
+            .zip(codes)
+            .map(|(t, tc)| {
                 let partitions = t
                     .partitions
-                    .into_iter()
-                    .map(|p| {
-                        if code == errors::NONE {
-                            c.offsets.commit(
-                                &req.group_id,
-                                &t.name,
-                                p.partition_index,
-                                CommittedOffset {
-                                    offset: p.committed_offset,
-                                    leader_epoch: if header.api_version >= 6 {
-                                        p.committed_leader_epoch
-                                    } else {
-                                        -1
-                                    },
-                                    metadata: p.committed_metadata.map(|m| m.to_string()),
-                                    commit_timestamp_ms: ts,
-                                },
-                            );
-                        }
+                    .iter()
+                    .zip(tc)
+                    .map(|(p, pc)| {
+                        let pc = if pc == errors::NONE && stored.is_err() {
+                            errors::NOT_COORDINATOR
+                        } else {
+                            pc
+                        };
                         OffsetCommitResponsePartition::default()
                             .with_partition_index(p.partition_index)
-                            .with_error_code(code)
+                            .with_error_code(pc)
                     })
                     .collect();
                 OffsetCommitResponseTopic::default()
@@ -277,7 +315,6 @@ pub fn offset_commit(broker: Arc<Broker>, header: Header, mut body: Bytes) -> Ha
                     .with_partitions(partitions)
             })
             .collect();
-        drop(c);
         reply(
             &header,
             &OffsetCommitResponse::default().with_topics(topics),

@@ -11,6 +11,8 @@
 //!   [`group_api`] (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
 //!   ListGroups, DescribeGroups) over the pure state machine in [`group`].
 //! - [`producer_state`]: idempotent-producer de-duplication per partition.
+//! - [`offsets_log`]: committed offsets as records in the internal partition
+//!   `__consumer_offsets-0`, replayed into the coordinator's `OffsetStore` on start.
 //!
 //! Topic partitions are `rill_storage::log::Partition`s in `<dir>/topics/<topic>-<n>/`,
 //! opened by [`start`] and closed by [`Broker::close`].
@@ -26,6 +28,7 @@ pub mod group;
 pub mod group_api;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offsets_log;
 pub mod produce;
 pub mod producer_id;
 pub mod producer_state;
@@ -128,10 +131,21 @@ impl Broker {
         }
     }
 
-    /// Opens every partition under `<dir>/topics` and the producer id counter.
+    /// Opens every partition under `<dir>/topics`, the producer id counter, and
+    /// `__consumer_offsets-0`, whose records are replayed into the offset store here,
+    /// before any Kafka client is served.
     pub fn load(&self) -> std::io::Result<()> {
         let root = self.shared.config().dir.join("topics");
         self.registry.lock().load(&root, self.log_config())?;
+        let (log, records) = offsets_log::OffsetsLog::open(&root, self.log_config())?;
+        let n = records.len();
+        let mut groups = self.groups.lock();
+        groups.offsets.load(records);
+        groups.offsets.attach(log);
+        drop(groups);
+        if n > 0 {
+            tracing::info!("Kafka: replayed {n} offset commit records");
+        }
         *self.producer_ids.lock() = ProducerIds::load(root.join("producer-ids"));
         Ok(())
     }
@@ -152,6 +166,7 @@ impl Broker {
                 log.apply_retention(now_ms);
             }
         }
+        self.groups.lock().offsets.flush_if_due(now_ms);
     }
 
     /// Closes every partition cleanly (shutdown): sealed segments, checkpoints and the
@@ -166,6 +181,7 @@ impl Broker {
                 }
             }
         }
+        self.groups.lock().offsets.close();
     }
 
     /// `auto.create.topics.enable`.

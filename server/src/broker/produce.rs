@@ -2,7 +2,7 @@
 
 use super::metadata::topic_name;
 use super::producer_state::{last_seq, SeqCheck};
-use super::registry::{valid_topic_name, PartitionLog};
+use super::registry::{is_internal_topic, valid_topic_name, PartitionLog};
 use super::routes::{reply, HandlerFuture};
 use super::Broker;
 use bytes::Bytes;
@@ -65,7 +65,10 @@ pub fn produce(broker: Arc<Broker>, header: Header, mut body: Bytes) -> HandlerF
             };
             let mut partitions = Vec::with_capacity(t.partition_data.len());
             for p in &t.partition_data {
-                let a = if req.transactional_id.is_some() {
+                let a = if is_internal_topic(name) {
+                    // Only the coordinator writes __consumer_offsets.
+                    Appended::error(ResponseError::InvalidTopicException)
+                } else if req.transactional_id.is_some() {
                     // No transactions on this broker (KAFKA.md 1.4).
                     Appended::error(ResponseError::TransactionalIdAuthorizationFailed)
                 } else if !matches!(req.acks, -1..=1) {

@@ -249,10 +249,19 @@ fn new_topic_id() -> Uuid {
     uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
+/// Internal topics, kept by the broker itself (not in the registry): clients cannot create,
+/// list, produce to or delete them.
+pub fn is_internal_topic(name: &str) -> bool {
+    name == super::offsets_log::OFFSETS_TOPIC
+}
+
 /// Kafka's topic name rule: 1..=249 of `[a-zA-Z0-9._-]`, and not `.` or `..`. Names become
 /// directory names in the partition log, so this is checked before anything is created.
+/// Internal topics are not valid client topic names here, so Metadata and CreateTopics
+/// answer INVALID_TOPIC_EXCEPTION and [`Registry::load`] leaves their directories alone.
 pub fn valid_topic_name(name: &str) -> bool {
-    !name.is_empty()
+    !is_internal_topic(name)
+        && !name.is_empty()
         && name.len() <= MAX_TOPIC_NAME
         && name != "."
         && name != ".."
@@ -299,7 +308,7 @@ mod tests {
     #[test]
     fn topic_names() {
         assert!(valid_topic_name("orders.v1_x-2"));
-        for bad in ["", ".", "..", "a/b", "a b", "ü"] {
+        for bad in ["", ".", "..", "a/b", "a b", "ü", "__consumer_offsets"] {
             assert!(!valid_topic_name(bad), "{bad:?}");
         }
         assert!(valid_topic_name(&"x".repeat(249)));
