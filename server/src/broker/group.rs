@@ -811,6 +811,7 @@ impl OffsetStore {
         self.log = Some(log);
     }
 
+    #[cfg(test)]
     /// Stores one commit. With a log attached the record is appended first; an I/O error
     /// is logged and the commit dropped (use [`OffsetStore::commit_all`] to see it).
     pub fn commit(&mut self, group: &str, topic: &str, partition: i32, value: CommittedOffset) {

@@ -335,17 +335,20 @@ fn tcommit(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     // partition < logs.len() <= i32::MAX partitions.
     let partition = i32::try_from(partition).map_err(|_| CmdError::OutOfRange)?;
-    coordinator.offsets.commit(
-        group,
-        topic,
-        partition,
-        crate::broker::group::CommittedOffset {
-            offset,
-            leader_epoch: -1,
-            metadata: Some(String::new()),
-            commit_timestamp_ms: ctx.now_ms,
-        },
-    );
+    let value = crate::broker::group::CommittedOffset {
+        offset,
+        leader_epoch: -1,
+        metadata: Some(String::new()),
+        commit_timestamp_ms: ctx.now_ms,
+    };
+    coordinator
+        .offsets
+        .commit_all(
+            group,
+            vec![(topic.to_string(), partition, value)],
+            ctx.now_ms,
+        )
+        .map_err(|e| CmdError::err(format!("offset commit not stored: {e}")))?;
     Ok(Reply::ok())
 }
 
