@@ -41,3 +41,5 @@ bash -n benches/redis_benchmark.sh
 bash -n benches/alternate.sh
 bash -n benches/persistence.sh
 python3 -m py_compile benches/bgsave_probe.py
+bash -n benches/kafka.sh
+python3 -m py_compile benches/kafka_probe.py
