@@ -9,8 +9,11 @@ fn embedded_server_on_port_zero() {
         .enable_all()
         .build()
         .unwrap();
+    let dir = tempfile::tempdir().unwrap();
     rt.block_on(async {
         let config = Config::from_args(&[
+            "--dir".into(),
+            dir.path().display().to_string(),
             "--port".into(),
             "0".into(),
             "--bind".into(),

@@ -501,3 +501,12 @@ fn bad_crc_batch_gets_corrupt_message_and_is_not_stored() {
     assert_eq!(produce(good, 2), 0);
     assert_eq!(kcat_offset(&s.kafka(), "crc", -1), 1);
 }
+
+#[test]
+fn a_redis_only_data_dir_gets_no_topics_directory() {
+    let s = TestServer::start();
+    assert_eq!(s.cli(&["SET", "k", "v"]).trim(), "OK");
+    let dir = s.term();
+    // The offsets log is created at the first commit, topic dirs at the first topic.
+    assert!(!dir.path().join("topics").exists());
+}

@@ -803,12 +803,25 @@ pub struct OffsetStore {
     // BTreeMap so a group's partitions come out in (topic, partition) order.
     map: BTreeMap<(String, String, i32), CommittedOffset>,
     log: Option<OffsetsLog>,
+    /// Where the log is created at the first commit, so a data dir that never sees a
+    /// Kafka group gets no `topics/` directory.
+    deferred: Option<(std::path::PathBuf, rill_storage::log::LogConfig)>,
 }
 
 impl OffsetStore {
     /// Makes later commits durable in `log` (after [`OffsetStore::load`] replayed it).
     pub fn attach(&mut self, log: OffsetsLog) {
         self.log = Some(log);
+    }
+
+    /// As [`OffsetStore::attach`], the log to be created under `topics` at the first
+    /// commit.
+    pub fn attach_on_first_commit(
+        &mut self,
+        topics: std::path::PathBuf,
+        config: rill_storage::log::LogConfig,
+    ) {
+        self.deferred = Some((topics, config));
     }
 
     #[cfg(test)]
@@ -829,6 +842,17 @@ impl OffsetStore {
         entries: Vec<(String, i32, CommittedOffset)>,
         now_ms: i64,
     ) -> std::io::Result<()> {
+        if self.log.is_none() {
+            if let Some((topics, config)) = self.deferred.take() {
+                match OffsetsLog::open(&topics, config.clone()) {
+                    Ok((log, _)) => self.log = Some(log),
+                    Err(e) => {
+                        self.deferred = Some((topics, config));
+                        return Err(e);
+                    }
+                }
+            }
+        }
         if let Some(log) = self.log.as_mut() {
             let refs: Vec<(&str, i32, &CommittedOffset)> = entries
                 .iter()
@@ -854,6 +878,7 @@ impl OffsetStore {
 
     /// Closes the log cleanly (shutdown); later commits are memory only.
     pub fn close(&mut self) {
+        self.deferred = None;
         if let Some(log) = self.log.take() {
             if let Err(e) = log.close() {
                 tracing::warn!("Kafka: closing {}: {e}", super::offsets_log::OFFSETS_TOPIC);

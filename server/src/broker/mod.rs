@@ -132,17 +132,25 @@ impl Broker {
     }
 
     /// Opens every partition under `<dir>/topics`, the producer id counter, and
-    /// `__consumer_offsets-0`, whose records are replayed into the offset store here,
-    /// before any Kafka client is served.
+    /// `__consumer_offsets-0` if it exists (else it is created at the first commit), whose
+    /// records are replayed into the offset store here, before any Kafka client is served.
     pub fn load(&self) -> std::io::Result<()> {
         let root = self.shared.config().dir.join("topics");
         self.registry.lock().load(&root, self.log_config())?;
-        let (log, records) = offsets_log::OffsetsLog::open(&root, self.log_config())?;
-        let n = records.len();
-        let mut groups = self.groups.lock();
-        groups.offsets.load(records);
-        groups.offsets.attach(log);
-        drop(groups);
+        let offsets_dir = root.join(format!("{}-0", offsets_log::OFFSETS_TOPIC));
+        let mut n = 0;
+        if offsets_dir.exists() {
+            let (log, records) = offsets_log::OffsetsLog::open(&root, self.log_config())?;
+            n = records.len();
+            let mut groups = self.groups.lock();
+            groups.offsets.load(records);
+            groups.offsets.attach(log);
+        } else {
+            self.groups
+                .lock()
+                .offsets
+                .attach_on_first_commit(root.clone(), self.log_config());
+        }
         if n > 0 {
             tracing::info!("Kafka: replayed {n} offset commit records");
         }
