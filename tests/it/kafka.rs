@@ -1,7 +1,7 @@
 //! The Kafka face: kcat and kafka-python against the `kafka listening on` address, and raw
 //! frames that must close the connection without hurting the server.
 
-use crate::common::TestServer;
+use crate::common::{kafka_clients as clients, TestServer};
 use bytes::{BufMut, BytesMut};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
@@ -279,24 +279,6 @@ fn kafka_port_minus_one_disables_the_listener() {
 }
 
 // ---- the data path: Produce, Fetch, ListOffsets, InitProducerId ----
-
-/// Runs `tests/it/kafka_clients.py CMD BOOTSTRAP ARGS...` with a time limit; asserts
-/// success and returns stdout.
-fn clients(cmd: &str, bootstrap: &str, args: &[&str]) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/kafka_clients.py");
-    let out = Command::new("timeout")
-        .args(["120", "python3", script, cmd, bootstrap])
-        .args(args)
-        .output()
-        .expect("python3");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd} failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
 
 /// kcat -P with `input` on stdin (keys split at ':').
 fn kcat_produce(bootstrap: &str, topic: &str, acks: &str, input: &str) {

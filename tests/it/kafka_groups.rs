@@ -1,7 +1,7 @@
 //! The classic group coordinator over TCP: simulated members built from kafka-protocol
 //! request structs, one connection each (JoinGroup and SyncGroup park the connection).
 
-use crate::common::TestServer;
+use crate::common::{kafka_clients as clients, TestServer};
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
@@ -442,24 +442,6 @@ fn kcat_group_consumer_reads_everything_and_commits() {
                 .with_partition_indexes(vec![0])])),
     );
     assert_eq!(r.topics[0].partitions[0].committed_offset, 10);
-}
-
-/// Runs `tests/it/kafka_clients.py CMD BOOTSTRAP ARGS...` with a time limit; asserts
-/// success and returns stdout.
-fn clients(cmd: &str, bootstrap: &str, args: &[&str]) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/kafka_clients.py");
-    let out = std::process::Command::new("timeout")
-        .args(["120", "python3", script, cmd, bootstrap])
-        .args(args)
-        .output()
-        .expect("python3");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd} failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 /// `kafka-flush always`: commits are fsynced before their response, so a kill -9 right

@@ -212,3 +212,21 @@ pub fn raw_exchange(addr: SocketAddr, input: &[u8], timeout: Duration) -> Vec<u8
     }
     out
 }
+
+/// Runs `tests/it/kafka_clients.py CMD BOOTSTRAP ARGS...` (kafka-python / confluent-kafka
+/// helpers) with a time limit; asserts success and returns stdout.
+pub fn kafka_clients(cmd: &str, bootstrap: &str, args: &[&str]) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/kafka_clients.py");
+    let out = Command::new("timeout")
+        .args(["120", "python3", script, cmd, bootstrap])
+        .args(args)
+        .output()
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd} failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
