@@ -796,6 +796,8 @@ pub static PARAMS: &[Param] = &[
     // KIP-134's delay before the first rebalance of an Empty group; Kafka's 3000 is what
     // slows every CI consumer (KAFKA.md T6), so 0 here.
     int("group.initial.rebalance.delay.ms", 0, i32::MAX as i64, "0"),
+    // __consumer_offsets is compacted once over this size with half its records stale.
+    int("offsets.topic.segment.bytes", 1, i64::MAX, "104857600"),
 ];
 
 #[cfg(test)]

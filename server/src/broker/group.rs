@@ -806,12 +806,25 @@ pub struct OffsetStore {
     /// Where the log is created at the first commit, so a data dir that never sees a
     /// Kafka group gets no `topics/` directory.
     deferred: Option<(std::path::PathBuf, rill_storage::log::LogConfig)>,
+    /// `offsets.topic.segment.bytes`, handed to the log.
+    compact_bytes: Option<u64>,
 }
 
 impl OffsetStore {
     /// Makes later commits durable in `log` (after [`OffsetStore::load`] replayed it).
-    pub fn attach(&mut self, log: OffsetsLog) {
+    pub fn attach(&mut self, mut log: OffsetsLog) {
+        if let Some(n) = self.compact_bytes {
+            log.compact_bytes = n;
+        }
         self.log = Some(log);
+    }
+
+    /// `offsets.topic.segment.bytes`: the size past which the log is compacted.
+    pub fn set_compact_bytes(&mut self, n: u64) {
+        self.compact_bytes = Some(n);
+        if let Some(log) = self.log.as_mut() {
+            log.compact_bytes = n;
+        }
     }
 
     /// As [`OffsetStore::attach`], the log to be created under `topics` at the first
@@ -845,7 +858,7 @@ impl OffsetStore {
         if self.log.is_none() {
             if let Some((topics, config)) = self.deferred.take() {
                 match OffsetsLog::open(&topics, config.clone()) {
-                    Ok((log, _)) => self.log = Some(log),
+                    Ok((log, _)) => self.attach(log),
                     Err(e) => {
                         self.deferred = Some((topics, config));
                         return Err(e);

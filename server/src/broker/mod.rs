@@ -139,6 +139,11 @@ impl Broker {
         self.registry.lock().load(&root, self.log_config())?;
         let offsets_dir = root.join(format!("{}-0", offsets_log::OFFSETS_TOPIC));
         let mut n = 0;
+        let compact_bytes = self.shared.config().get_i64("offsets.topic.segment.bytes");
+        self.groups
+            .lock()
+            .offsets
+            .set_compact_bytes(compact_bytes.unsigned_abs());
         if offsets_dir.exists() {
             let (log, records) = offsets_log::OffsetsLog::open(&root, self.log_config())?;
             n = records.len();
@@ -174,7 +179,12 @@ impl Broker {
                 log.apply_retention(now_ms);
             }
         }
-        self.groups.lock().offsets.flush_if_due(now_ms);
+        let compact_bytes = self.shared.config().get_i64("offsets.topic.segment.bytes");
+        let mut groups = self.groups.lock();
+        groups
+            .offsets
+            .set_compact_bytes(compact_bytes.unsigned_abs());
+        groups.offsets.flush_if_due(now_ms);
     }
 
     /// Closes every partition cleanly (shutdown): sealed segments, checkpoints and the

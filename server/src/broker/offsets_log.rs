@@ -14,14 +14,19 @@
 //!
 //! A null value is a tombstone. Replay keeps the last record per key. Key versions other
 //! than 0/1 (group metadata, version 2) and value versions other than 0-3 are skipped.
-//! There is no compaction yet: the log grows with every commit until retention
-//! (`log.retention.*`) drops whole old segments, which would also drop live offsets, so
-//! this partition is opened with retention off.
+//!
+//! Compaction (Kafka's log cleaner keeps the last record per key): once the partition is
+//! over `offsets.topic.segment.bytes` and at least half its records are superseded, the
+//! active segment is rolled, the latest record of every key is appended there and
+//! fsynced, and the older segments are deleted. A crash anywhere in between replays to
+//! the same offsets (the rewritten records repeat the latest ones). Time and size
+//! retention would drop live offsets, so this partition is opened with them off.
 
 use super::group::CommittedOffset;
 use super::produce::LEADER_EPOCH;
 use rill_storage::log::batch::{encode_batch, read_varlong, NewRecord, HEADER_LEN};
 use rill_storage::log::{Batches, LogConfig, Partition};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Kafka's internal offsets topic; clients may not create, produce to or list it.
@@ -36,10 +41,22 @@ pub type OffsetRecord = (OffsetKey, Option<CommittedOffset>);
 /// A raw record: `(offset_delta, key, value)`.
 type RawRecord<'a> = (i32, Option<&'a [u8]>, Option<&'a [u8]>);
 
+/// Compaction rewrites at most this many records per batch.
+const COMPACT_BATCH: usize = 1000;
+
+/// Kafka's `offsets.topic.segment.bytes` default.
+pub const DEFAULT_COMPACT_BYTES: u64 = 100 * 1024 * 1024;
+
 /// The open `__consumer_offsets-0` partition.
 #[derive(Debug)]
 pub struct OffsetsLog {
     partition: Partition,
+    /// The last value of every key in the log: what a compaction writes.
+    latest: BTreeMap<OffsetKey, CommittedOffset>,
+    /// Records from the log start to the leo (one per key right after a compaction).
+    records: u64,
+    /// Compact once the partition holds this many bytes (and half its records are stale).
+    pub compact_bytes: u64,
 }
 
 impl OffsetsLog {
@@ -66,7 +83,20 @@ impl OffsetsLog {
         let leo = partition.leo();
         partition.set_hw(leo);
         let records = replay(&partition)?;
-        Ok((OffsetsLog { partition }, records))
+        let mut latest = BTreeMap::new();
+        for (key, value) in &records {
+            match value {
+                Some(v) => latest.insert(key.clone(), v.clone()),
+                None => latest.remove(key),
+            };
+        }
+        let log = OffsetsLog {
+            partition,
+            latest,
+            records: records.len() as u64,
+            compact_bytes: DEFAULT_COMPACT_BYTES,
+        };
+        Ok((log, records))
     }
 
     /// Appends one batch holding a record per `(topic, partition, value)` of `group`, and
@@ -85,6 +115,30 @@ impl OffsetsLog {
             .iter()
             .map(|(t, p, v)| (encode_key(group, t, *p), encode_value(v)))
             .collect();
+        self.append_encoded(&encoded, now_ms)?;
+        for (t, p, v) in entries {
+            self.latest
+                .insert((group.to_string(), t.to_string(), *p), (*v).clone());
+        }
+        self.records += entries.len() as u64;
+        if self.partition.size_bytes() >= self.compact_bytes
+            && self.records >= 2 * self.latest.len() as u64
+        {
+            // The commit itself is stored; a failed compaction only leaves the log longer.
+            if let Err(e) = self.compact(now_ms) {
+                tracing::warn!("Kafka: compacting {OFFSETS_TOPIC}: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    /// One batch of `(key, value)` records at the leo, which becomes the hw at once (the
+    /// coordinator is its only reader).
+    fn append_encoded(
+        &mut self,
+        encoded: &[(Vec<u8>, Vec<u8>)],
+        now_ms: i64,
+    ) -> std::io::Result<()> {
         let records: Vec<NewRecord<'_>> = encoded
             .iter()
             .map(|(k, v)| NewRecord {
@@ -100,6 +154,37 @@ impl OffsetsLog {
         let leo = self.partition.leo();
         self.partition.set_hw(leo);
         Ok(())
+    }
+
+    /// Rewrites the latest record of every key into a fresh segment, syncs it, then
+    /// deletes the segments before it.
+    fn compact(&mut self, now_ms: i64) -> std::io::Result<()> {
+        self.partition
+            .roll_now(now_ms)
+            .map_err(std::io::Error::other)?;
+        let start = self.partition.leo();
+        let encoded: Vec<(Vec<u8>, Vec<u8>)> = self
+            .latest
+            .iter()
+            .map(|((g, t, p), v)| (encode_key(g, t, *p), encode_value(v)))
+            .collect();
+        for chunk in encoded.chunks(COMPACT_BATCH) {
+            self.append_encoded(chunk, now_ms)?;
+        }
+        // Under any kafka-flush policy the rewrite is on disk before what it replaces goes.
+        self.partition.flush().map_err(std::io::Error::other)?;
+        let deleted = self.partition.delete_segments_below(start);
+        self.records = self.latest.len() as u64;
+        tracing::info!(
+            "Kafka: compacted {OFFSETS_TOPIC}: {} live offsets, {deleted} segments deleted",
+            self.latest.len()
+        );
+        Ok(())
+    }
+
+    /// Bytes on disk (INFO, tests).
+    pub fn size_bytes(&self) -> u64 {
+        self.partition.size_bytes()
     }
 
     /// The periodic flush (`kafka-flush everysec`), from the server cron.
@@ -327,5 +412,38 @@ mod tests {
         assert_eq!(store.fetch("g", "t", 0), Some(&v(9, "x")));
         assert_eq!(store.fetch("g", "t", 1).map(|c| c.offset), Some(6));
         assert!(dir.path().join("__consumer_offsets-0").is_dir());
+    }
+
+    #[test]
+    fn compaction_keeps_the_latest_offset_of_every_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Compaction syncs its rewrite whatever the policy.
+        let config = LogConfig {
+            flush: FlushPolicy::Os,
+            ..LogConfig::default()
+        };
+        let (mut log, _) = OffsetsLog::open(dir.path(), config.clone()).expect("open");
+        log.compact_bytes = 4096;
+        let mut peak = 0;
+        for i in 0..2000 {
+            log.append("g", &[("t", i % 3, &v(i64::from(i), ""))], 1)
+                .expect("append");
+            log.append("h", &[("u", 0, &v(7, "keep"))], 1)
+                .expect("append");
+            peak = peak.max(log.size_bytes());
+        }
+        // Without compaction 4000 records of ~90 bytes would be ~360 KB.
+        assert!(peak < 3 * 4096, "log grew to {peak} bytes");
+        assert!(log.records < 100, "{} records", log.records);
+        drop(log); // no clean close
+        let (log, records) = OffsetsLog::open(dir.path(), config).expect("reopen");
+        assert!(log.partition.log_start_offset() > 0);
+        let mut store = super::super::group::OffsetStore::default();
+        store.load(records);
+        assert_eq!(store.fetch("g", "t", 0).map(|c| c.offset), Some(1998));
+        assert_eq!(store.fetch("g", "t", 1).map(|c| c.offset), Some(1999));
+        assert_eq!(store.fetch("g", "t", 2).map(|c| c.offset), Some(1997));
+        assert_eq!(store.fetch("h", "u", 0), Some(&v(7, "keep")));
+        assert_eq!(log.latest.len(), 4);
     }
 }

@@ -328,9 +328,9 @@ impl Partition {
     /// Advances and persists the log start offset. Returns the number deleted.
     pub fn apply_retention(&mut self, now_ms: i64) -> usize {
         let mut total = self.size_bytes();
-        let mut doomed = Vec::new();
-        while self.segments.len() > 1 {
-            let seg = &self.segments[0];
+        let mut n = 0;
+        while n + 1 < self.segments.len() {
+            let seg = &self.segments[n];
             if seg.next_offset() > self.hw {
                 break;
             }
@@ -347,22 +347,50 @@ impl Partition {
                 break;
             }
             total -= seg.size();
-            doomed.push(self.segments.remove(0));
-            self.log_start_offset = self.log_start_offset.max(self.segments[0].base_offset());
+            n += 1;
         }
-        if doomed.is_empty() {
+        self.delete_front(n)
+    }
+
+    /// Starts a new active segment at the leo unless the active one is empty, so what
+    /// is appended next can outlive everything before it (see
+    /// [`Partition::delete_segments_below`]).
+    pub fn roll_now(&mut self, now_ms: i64) -> Result<(), Error> {
+        if self.active().size() == 0 {
+            return Ok(());
+        }
+        self.roll(now_ms)
+    }
+
+    /// Deletes the whole non-active segments that end at or below `offset` (and the hw),
+    /// moving the log start offset up: how a log that rewrote its live records after a
+    /// [`Partition::roll_now`] drops what they superseded (the offsets log's compaction).
+    /// Returns the number of segments deleted.
+    pub fn delete_segments_below(&mut self, offset: i64) -> usize {
+        let limit = offset.min(self.hw);
+        let n = self.segments[..self.segments.len() - 1]
+            .iter()
+            .take_while(|s| s.next_offset() <= limit)
+            .count();
+        self.delete_front(n)
+    }
+
+    /// Drops the `n` oldest segments: the new log start is checkpointed before any file
+    /// goes, so a crash in between leaves files below the start, which the next open and
+    /// retention pass skip and delete.
+    fn delete_front(&mut self, n: usize) -> usize {
+        if n == 0 {
             return 0;
         }
+        let doomed: Vec<Segment> = self.segments.drain(..n).collect();
+        self.log_start_offset = self.log_start_offset.max(self.segments[0].base_offset());
         self.hw = self.hw.max(self.log_start_offset);
         self.truncate_epochs_from_start();
-        // The new start is on disk before any file goes: a crash in between leaves files
-        // below the start, which the next open and retention pass skip and delete.
         let _ = self.write_checkpoints();
-        let deleted = doomed.len();
         for seg in doomed {
             let _ = seg.delete();
         }
-        deleted
+        n
     }
 
     /// fdatasync of the active segment, then the hw checkpoint.
