@@ -816,7 +816,7 @@ mod tests {
         // 173 names + 19 aliases in Redis 7.0.15's CONFIG GET *, plus hidden and Rill's own.
         let visible = PARAMS.iter().filter(|p| p.flags & F_HIDDEN == 0).count();
         let aliases = PARAMS.iter().filter(|p| p.alias.is_some()).count();
-        assert_eq!(visible + aliases, 192 + 9);
+        assert_eq!(visible + aliases, 192 + 10);
     }
 
     #[test]

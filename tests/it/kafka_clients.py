@@ -278,9 +278,35 @@ def kafka_python_group(bootstrap, topic, group, start, count):
     print("group read", len(got))
 
 
+def commit_offset(bootstrap, group, topic, offset):
+    """kafka-python manual commit with assign() (no group membership)."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    tp = TopicPartition(topic, 0)
+    c.assign([tp])
+    c.commit({tp: OffsetAndMetadata(offset, "", -1)})
+    print(c.committed(tp))
+    c.close()
+
+
+def committed_offset(bootstrap, group, topic):
+    """The group's committed offset of partition 0 as kafka-python's OffsetFetch sees it."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    print(c.committed(TopicPartition(topic, 0)))
+    c.close()
+
+
 def main():
     cmd, bootstrap = sys.argv[1], sys.argv[2]
-    if cmd == "kafka-python-round-trip":
+    if cmd == "commit":
+        commit_offset(bootstrap, sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    elif cmd == "committed":
+        committed_offset(bootstrap, sys.argv[3], sys.argv[4])
+    elif cmd == "kafka-python-round-trip":
         kafka_python_round_trip(bootstrap, sys.argv[3], int(sys.argv[4]))
     elif cmd == "confluent-compression":
         confluent_compression(bootstrap, int(sys.argv[3]))

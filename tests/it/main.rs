@@ -27,4 +27,5 @@ mod set;
 mod stream;
 mod string;
 mod topic;
+mod topic_tx;
 mod zset;

@@ -24,6 +24,7 @@ pub mod errors {
     pub const NONE: i16 = 0;
     pub const UNKNOWN_SERVER_ERROR: i16 = -1;
     pub const OFFSET_METADATA_TOO_LARGE: i16 = 12;
+    pub const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
     pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
     pub const NOT_COORDINATOR: i16 = 16;
     pub const ILLEGAL_GENERATION: i16 = 22;
@@ -792,6 +793,18 @@ pub struct CommittedOffset {
     pub commit_timestamp_ms: i64,
 }
 
+impl CommittedOffset {
+    /// A commit made with TCOMMIT: no leader epoch, empty metadata.
+    pub fn resp(offset: i64, commit_timestamp_ms: i64) -> CommittedOffset {
+        CommittedOffset {
+            offset,
+            leader_epoch: -1,
+            metadata: Some(String::new()),
+            commit_timestamp_ms,
+        }
+    }
+}
+
 /// Committed offsets, `(group, topic, partition) -> CommittedOffset`.
 ///
 /// An in-memory map, made durable by the `__consumer_offsets-0` log once
@@ -878,6 +891,29 @@ impl OffsetStore {
                 .insert((group.to_string(), topic, partition), value);
         }
         Ok(())
+    }
+
+    /// A commit kept in memory only: TCOMMIT's, which the keyspace persists.
+    pub fn put(&mut self, group: &str, topic: &str, partition: i32, value: CommittedOffset) {
+        self.map
+            .insert((group.to_string(), topic.to_string(), partition), value);
+    }
+
+    /// TCOMMIT's offsets as loaded with the keyspace: each replaces the stored offset
+    /// unless that one was committed later (over Kafka, after the TCOMMIT); a tie goes
+    /// to the keyspace.
+    pub fn merge_newer(&mut self, offsets: &crate::db::TopicOffsets) {
+        for ((group, topic, partition), &(offset, ts)) in offsets {
+            let key = (group.clone(), topic.clone(), *partition);
+            if self
+                .map
+                .get(&key)
+                .is_some_and(|c| c.commit_timestamp_ms > ts)
+            {
+                continue;
+            }
+            self.map.insert(key, CommittedOffset::resp(offset, ts));
+        }
     }
 
     /// The periodic flush of the log (server cron).

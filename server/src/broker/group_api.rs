@@ -26,6 +26,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use rill_protocol::kafka::{decode_body, Header};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -375,6 +376,20 @@ pub fn offset_fetch(broker: Arc<Broker>, header: Header, mut body: Bytes) -> Han
         let req: OffsetFetchRequest = decode_body(&header, &mut body)?;
         let v = header.api_version;
         let epoch = |e: i32| if v >= 5 { e } else { -1 };
+        if broker.shared.persist.loading.load(Ordering::SeqCst) && v >= 2 {
+            // TCOMMIT's offsets arrive with the keyspace; clients retry this error.
+            let resp = if v >= 8 {
+                let groups = req.groups.into_iter().map(|g| {
+                    OffsetFetchResponseGroup::default()
+                        .with_group_id(g.group_id)
+                        .with_error_code(errors::COORDINATOR_LOAD_IN_PROGRESS)
+                });
+                OffsetFetchResponse::default().with_groups(groups.collect())
+            } else {
+                OffsetFetchResponse::default().with_error_code(errors::COORDINATOR_LOAD_IN_PROGRESS)
+            };
+            return reply(&header, &resp);
+        }
         let resp = if v >= 8 {
             let groups = req
                 .groups

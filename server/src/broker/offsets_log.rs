@@ -24,6 +24,7 @@
 
 use super::group::CommittedOffset;
 use super::produce::LEADER_EPOCH;
+use crate::db::TopicOffsets;
 use rill_storage::log::batch::{encode_batch, read_varlong, NewRecord, HEADER_LEN};
 use rill_storage::log::{Batches, LogConfig, Partition};
 use std::collections::BTreeMap;
@@ -312,6 +313,34 @@ pub fn encode_value(v: &CommittedOffset) -> Vec<u8> {
     out
 }
 
+/// TCOMMIT's offsets as one RDB aux value (`rill-topic-offsets`): per entry an
+/// OffsetCommitKey and an OffsetCommitValue, each preceded by its int32 length.
+pub fn encode_topic_offsets(offsets: &TopicOffsets) -> Vec<u8> {
+    let mut out = Vec::new();
+    for ((group, topic, partition), &(offset, ts)) in offsets {
+        for part in [
+            encode_key(group, topic, *partition),
+            encode_value(&CommittedOffset::resp(offset, ts)),
+        ] {
+            out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            out.extend_from_slice(&part);
+        }
+    }
+    out
+}
+
+/// The inverse of [`encode_topic_offsets`]; None when the bytes do not parse.
+pub fn decode_topic_offsets(buf: &[u8]) -> Option<TopicOffsets> {
+    let mut r = Reader(buf);
+    let mut out = TopicOffsets::new();
+    while !r.0.is_empty() {
+        let key = decode_key(r.bytes()?)?;
+        let value = decode_value(r.bytes()?)?;
+        out.insert(key, (value.offset, value.commit_timestamp_ms));
+    }
+    Some(out)
+}
+
 /// A big-endian reader over a record key or value.
 struct Reader<'a>(&'a [u8]);
 
@@ -329,6 +358,13 @@ impl Reader<'_> {
     }
     fn i64(&mut self) -> Option<i64> {
         self.take().map(i64::from_be_bytes)
+    }
+    /// int32 length, then that many bytes.
+    fn bytes(&mut self) -> Option<&[u8]> {
+        let n = usize::try_from(self.i32()?).ok()?;
+        let b = self.0.get(..n)?;
+        self.0 = &self.0[n..];
+        Some(b)
     }
     fn string(&mut self) -> Option<String> {
         let n = usize::try_from(self.i16()?).ok()?;
@@ -412,6 +448,17 @@ mod tests {
         assert_eq!(store.fetch("g", "t", 0), Some(&v(9, "x")));
         assert_eq!(store.fetch("g", "t", 1).map(|c| c.offset), Some(6));
         assert!(dir.path().join("__consumer_offsets-0").is_dir());
+    }
+
+    #[test]
+    fn topic_offsets_aux_round_trip() {
+        let mut o = TopicOffsets::new();
+        o.insert(("g".into(), "t".into(), 0), (5, 1_700_000_000_000));
+        o.insert(("g 2".into(), "t".into(), 3), (0, 1));
+        let enc = encode_topic_offsets(&o);
+        assert_eq!(decode_topic_offsets(&enc), Some(o));
+        assert_eq!(decode_topic_offsets(&enc[..enc.len() - 1]), None);
+        assert_eq!(decode_topic_offsets(&[]), Some(TopicOffsets::new()));
     }
 
     #[test]

@@ -5,10 +5,10 @@
 //! TPRODUCE is read by Kafka consumers and a record produced over Kafka is read by TFETCH.
 //! Committed offsets are the group coordinator's, the ones Kafka's OffsetFetch returns.
 //!
-//! Nothing here is propagated to the AOF or replicas: the log is its own persistence.
+//! Records are not propagated to the AOF or replicas: the log is its own persistence.
+//! TCOMMIT is: its offsets are keyspace data, persisted with the keys (see [`tcommit`]).
 //! Not yet: TFETCH BLOCK (a blocked client would wait on the partition's append Notify,
-//! which conn.rs's key-based blocking does not know), and TCOMMIT atomic with keyspace
-//! writes inside MULTI/EXEC (it runs there, but is not persisted together with them).
+//! which conn.rs's key-based blocking does not know).
 
 use super::*;
 use crate::broker::registry::{valid_topic_name, PartitionLog};
@@ -308,48 +308,91 @@ fn toffsets(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 /// ```text
-/// TCOMMIT group topic partition offset
+/// TCOMMIT group topic partition offset [TIMESTAMP unix-ms]
 /// ```
 /// Commits `offset` (the next record the group will read) for `group`, as a Kafka
 /// consumer's manual `commitSync` with `assign()`: refused while the group has live
 /// members. OffsetFetch and TCOMMITTED return it.
+///
+/// The offset is keyspace data (`Store::topic_offsets`): it propagates (with its commit
+/// TIMESTAMP) and is saved in the RDB like a key, so inside MULTI/EXEC it is persisted
+/// atomically with the transaction's writes. After a load the later of it and a Kafka
+/// commit of the same partition wins (`OffsetStore::merge_newer`).
 fn tcommit(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    ctx.propagate_none();
     let group = std::str::from_utf8(&argv[1])
         .ok()
         .filter(|g| !g.is_empty())
         .ok_or_else(|| CmdError::err("invalid group id"))?;
-    let logs = topic_logs(ctx, &argv[2])?;
-    let topic = topic_name(&argv[2])?;
-    let partition = partition_arg(&argv[3], logs.len())?;
-    let offset = positive_arg(&argv[4], "offset must be positive")?;
-    let broker = broker(ctx)?;
-    let mut coordinator = broker.groups.lock();
-    let code = coordinator.validate_commit(group, "", -1, std::time::Instant::now());
-    if code != 0 {
-        let why = kafka_protocol::ResponseError::try_from_code(code)
-            .map_or_else(|| format!("error code {code}"), |e| format!("{e:?}"));
-        return Err(CmdError::err(format!(
-            "cannot commit for this group now ({why})"
-        )));
+    let mut timestamp = ctx.now_ms;
+    match &argv[5..] {
+        [] => {}
+        [opt, ts] if opt.eq_ignore_ascii_case(b"timestamp") => {
+            timestamp = positive_arg(ts, "timestamp must be positive")?;
+        }
+        _ => return Err(CmdError::Syntax),
     }
-    // partition < logs.len() <= i32::MAX partitions.
-    let partition = i32::try_from(partition).map_err(|_| CmdError::OutOfRange)?;
-    let value = crate::broker::group::CommittedOffset {
-        offset,
-        leader_epoch: -1,
-        metadata: Some(String::new()),
-        commit_timestamp_ms: ctx.now_ms,
+    let topic = topic_name(&argv[2])?;
+    let offset = positive_arg(&argv[4], "offset must be positive")?;
+    let partition = if ctx.client.aof_loader {
+        // Replayed before OffsetStore::merge_newer; the topic may be gone by now.
+        int_arg(&argv[3])
+            .ok()
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|&p| p >= 0)
+            .ok_or_else(|| CmdError::err("no such partition"))?
+    } else {
+        let logs = topic_logs(ctx, &argv[2])?;
+        let partition = partition_arg(&argv[3], logs.len())?;
+        // partition < logs.len() <= i32::MAX partitions.
+        let partition = i32::try_from(partition).map_err(|_| CmdError::OutOfRange)?;
+        let broker = broker(ctx)?;
+        let mut coordinator = broker.groups.lock();
+        let code = coordinator.validate_commit(group, "", -1, std::time::Instant::now());
+        if code != 0 {
+            let why = kafka_protocol::ResponseError::try_from_code(code)
+                .map_or_else(|| format!("error code {code}"), |e| format!("{e:?}"));
+            return Err(CmdError::err(format!(
+                "cannot commit for this group now ({why})"
+            )));
+        }
+        let value = crate::broker::group::CommittedOffset::resp(offset, timestamp);
+        coordinator.offsets.put(group, topic, partition, value);
+        partition
     };
-    coordinator
-        .offsets
-        .commit_all(
-            group,
-            vec![(topic.to_string(), partition, value)],
-            ctx.now_ms,
-        )
-        .map_err(|e| CmdError::err(format!("offset commit not stored: {e}")))?;
+    ctx.state.store.topic_offsets.insert(
+        (group.to_string(), topic.to_string(), partition),
+        (offset, timestamp),
+    );
+    ctx.dirty(1);
+    let mut ts = itoa::Buffer::new();
+    ctx.propagate_as(vec![
+        argv[0].clone(),
+        argv[1].clone(),
+        argv[2].clone(),
+        argv[3].clone(),
+        argv[4].clone(),
+        Bytes::from_static(b"TIMESTAMP"),
+        Bytes::copy_from_slice(ts.format(timestamp).as_bytes()),
+    ]);
     Ok(Reply::ok())
+}
+
+/// Hands the TCOMMIT offsets just loaded with the keyspace to the group coordinator
+/// (after the start-up load; the Kafka listener answers COORDINATOR_LOAD_IN_PROGRESS to
+/// offset requests until then).
+pub fn merge_loaded_offsets(shared: &crate::shared::Shared) {
+    let Some(broker) = shared.broker() else {
+        return;
+    };
+    let state = shared.state.lock();
+    if state.store.topic_offsets.is_empty() {
+        return;
+    }
+    broker
+        .groups
+        .lock()
+        .offsets
+        .merge_newer(&state.store.topic_offsets);
 }
 
 /// ```text
@@ -480,14 +523,14 @@ pub static COMMANDS: &[CommandSpec] = &[
             "O(1)",
         )
         .syntax("topic partition"),
-    CommandSpec::new("tcommit", 5, WRITE | FAST, tcommit)
+    CommandSpec::new("tcommit", -5, WRITE | FAST, tcommit)
         .group("topic")
         .doc(
             "7.0.0",
             "Commit a consumer group's offset for a topic partition",
             "O(1)",
         )
-        .syntax("group topic partition offset"),
+        .syntax("group topic partition offset [TIMESTAMP unix-ms]"),
     CommandSpec::new("tcommitted", 4, READONLY | FAST, tcommitted)
         .group("topic")
         .doc(
@@ -653,13 +696,69 @@ mod tests {
     }
 
     #[test]
-    fn not_propagated() {
+    fn only_tcommit_propagates_with_its_timestamp() {
         let (t, _b, _d) = setup();
         let mut t = t.propagating();
+        t.now_ms = 1_700_000_000_123;
         t.run(&["TCREATE", "t"]);
         t.run(&["TPRODUCE", "t", "v"]);
-        t.run(&["TCOMMIT", "g", "t", "0", "1"]);
         assert!(t.take_propagated().is_empty());
+        assert_eq!(t.resp(&["TCOMMIT", "g", "t", "0", "1"]), "+OK\r\n");
+        assert_eq!(
+            t.take_propagated(),
+            ["TCOMMIT g t 0 1 TIMESTAMP 1700000000123"]
+        );
+        {
+            let state = t.shared.state.lock();
+            assert_eq!(
+                state.store.topic_offsets.get(&("g".into(), "t".into(), 0)),
+                Some(&(1, 1_700_000_000_123))
+            );
+            assert!(state.store.dirty > 0);
+        }
+        assert_eq!(
+            t.resp(&["TCOMMIT", "g", "t", "0", "1", "TIMESTAMP"]),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(
+            t.resp(&["TCOMMIT", "g", "t", "0", "1", "TIMESTAMP", "-5"]),
+            "-ERR timestamp must be positive\r\n"
+        );
+    }
+
+    #[test]
+    fn replayed_tcommit_is_merged_unless_kafka_committed_later() {
+        let (mut t, b, _d) = setup();
+        t.run(&["TCREATE", "t", "PARTITIONS", "2"]);
+        // A Kafka commit of partition 0 at t=2000, of partition 1 at t=500.
+        for (p, ts) in [(0, 2000), (1, 500)] {
+            b.groups.lock().offsets.put(
+                "g",
+                "t",
+                p,
+                crate::broker::group::CommittedOffset::resp(100, ts),
+            );
+        }
+        t.client.aof_loader = true;
+        for p in ["0", "1"] {
+            let argv = ["TCOMMIT", "g", "t", p, "7", "TIMESTAMP", "1000"];
+            assert_eq!(t.resp(&argv), "+OK\r\n");
+        }
+        // Replay only fills the keyspace; the topic may even be gone.
+        assert_eq!(
+            t.resp(&["TCOMMIT", "g", "gone", "3", "9", "TIMESTAMP", "1"]),
+            "+OK\r\n"
+        );
+        assert_eq!(t.shared.state.lock().store.topic_offsets.len(), 3);
+        assert_eq!(
+            b.groups.lock().offsets.fetch("g", "t", 1).map(|c| c.offset),
+            Some(100)
+        );
+        merge_loaded_offsets(&t.shared);
+        let offsets = &b.groups.lock().offsets;
+        assert_eq!(offsets.fetch("g", "t", 0).map(|c| c.offset), Some(100));
+        assert_eq!(offsets.fetch("g", "t", 1).map(|c| c.offset), Some(7));
+        assert_eq!(offsets.fetch("g", "gone", 3).map(|c| c.offset), Some(9));
     }
 
     #[test]

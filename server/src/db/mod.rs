@@ -693,13 +693,21 @@ pub struct Store {
     pub dbs: Vec<Db>,
     /// Changes since the last save (Redis's server.dirty).
     pub dirty: u64,
+    /// Consumer offsets committed with TCOMMIT. They are keyspace data, saved with the keys
+    /// (an RDB aux field, TCOMMIT in the AOF), so a transaction's results and the offsets
+    /// it commits are persisted (and rolled back) together.
+    pub topic_offsets: TopicOffsets,
 }
+
+/// `(group, topic, partition) -> (offset, commit timestamp in unix ms)`.
+pub type TopicOffsets = std::collections::BTreeMap<(String, String, i32), (i64, i64)>;
 
 impl Store {
     pub fn new(databases: usize) -> Store {
         Store {
             dbs: (0..databases).map(|_| Db::new()).collect(),
             dirty: 0,
+            topic_offsets: TopicOffsets::new(),
         }
     }
 

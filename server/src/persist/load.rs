@@ -60,6 +60,9 @@ pub fn load_on_start(shared: &Shared) -> Result<(), String> {
     } else {
         load_rdb_file(shared, &config)
     };
+    if r.is_ok() {
+        crate::cmd::topic::merge_loaded_offsets(shared);
+    }
     p.loading.store(false, Ordering::SeqCst);
     if r.is_ok() {
         tracing::info!(
@@ -323,7 +326,14 @@ fn replay(
             now_ms: now,
             tick: std::time::Instant::now(),
         };
-        for _ in 0..4096 {
+        // The keyspace lock is let go every 4096 commands or 5 ms, whichever comes first,
+        // so clients get -LOADING and the cron and Kafka tasks (which share the runtime's
+        // few threads with anything waiting on this lock) keep running.
+        let held = std::time::Instant::now();
+        for i in 0..4096 {
+            if i % 64 == 63 && held.elapsed() > std::time::Duration::from_millis(5) {
+                break;
+            }
             let before = reader.offset();
             let argv = match reader.next() {
                 Ok(Some(argv)) => argv,

@@ -2,12 +2,16 @@
 //! start-up load and (later) full resync.
 
 use super::convert;
+use crate::broker::offsets_log;
 use crate::config::Config;
 use crate::db::Store;
 use rill_storage::aof as faof;
 use rill_storage::rdb::{Item, RdbReader, RdbWriter};
 use rill_storage::Error;
 use std::io::{self, BufRead, Write};
+
+/// The aux field holding TCOMMIT's offsets (`Store::topic_offsets`).
+const TOPIC_OFFSETS_AUX: &[u8] = b"rill-topic-offsets";
 
 /// Writes every database as Redis's rdbSaveRio: aux fields, then per non-empty database
 /// SELECTDB, RESIZEDB and its keys (expired ones included, as Redis), EOF and checksum.
@@ -28,6 +32,13 @@ pub fn write_rdb<W: Write>(
         n.format(crate::alloc::used_memory()).as_bytes(),
     )?;
     wr.aux(b"aof-base", if aof_base { b"1" } else { b"0" })?;
+    if !store.topic_offsets.is_empty() {
+        // Redis skips aux fields it does not know, so the file still loads there.
+        wr.aux(
+            TOPIC_OFFSETS_AUX,
+            &offsets_log::encode_topic_offsets(&store.topic_offsets),
+        )?;
+    }
     let delay = config.get_i64("rdb-key-save-delay");
     for (i, db) in store.dbs.iter().enumerate() {
         if db.keys.is_empty() {
@@ -104,6 +115,22 @@ pub fn write_aof_base(
                 }
             }
         }
+        let mut n = itoa::Buffer::new();
+        let mut ts = itoa::Buffer::new();
+        for ((group, topic, partition), &(offset, t)) in &store.topic_offsets {
+            faof::encode_command(
+                &mut out,
+                &[
+                    &b"TCOMMIT"[..],
+                    group.as_bytes(),
+                    topic.as_bytes(),
+                    n.format(*partition).as_bytes(),
+                    itoa::Buffer::new().format(offset).as_bytes(),
+                    b"TIMESTAMP",
+                    ts.format(t).as_bytes(),
+                ],
+            );
+        }
         w.write_all(&out)
     })
 }
@@ -165,6 +192,10 @@ pub fn load_rdb<R: BufRead>(
             Item::ResizeDb { db_size, .. } => {
                 let d = &mut store.dbs[db];
                 d.keys.reserve((db_size as usize).min(1 << 24));
+            }
+            Item::Aux { key, value } if key.as_slice() == TOPIC_OFFSETS_AUX => {
+                store.topic_offsets = offsets_log::decode_topic_offsets(&value)
+                    .ok_or_else(|| corrupt(reader.offset(), "bad rill-topic-offsets".into()))?;
             }
             Item::Aux { .. } => {}
             Item::Function(_) => {
