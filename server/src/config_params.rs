@@ -793,6 +793,8 @@ pub static PARAMS: &[Param] = &[
     int("log.segment.bytes", 1024, i64::MAX, "67108864").imm(),
     int("log.retention.ms", -1, i64::MAX, "604800000").imm(),
     int("log.retention.bytes", -1, i64::MAX, "-1").imm(),
+    // The largest record batch a Produce may store (a topic's max.message.bytes).
+    int("message.max.bytes", 0, i32::MAX as i64, "1048588").imm(),
     // KIP-134's delay before the first rebalance of an Empty group; Kafka's 3000 is what
     // slows every CI consumer (KAFKA.md T6), so 0 here.
     int("group.initial.rebalance.delay.ms", 0, i32::MAX as i64, "0"),
@@ -814,7 +816,7 @@ mod tests {
         // 173 names + 19 aliases in Redis 7.0.15's CONFIG GET *, plus hidden and Rill's own.
         let visible = PARAMS.iter().filter(|p| p.flags & F_HIDDEN == 0).count();
         let aliases = PARAMS.iter().filter(|p| p.alias.is_some()).count();
-        assert_eq!(visible + aliases, 192 + 9);
+        assert_eq!(visible + aliases, 192 + 10);
     }
 
     #[test]

@@ -492,3 +492,90 @@ fn a_redis_only_data_dir_gets_no_topics_directory() {
     // The offsets log is created at the first commit, topic dirs at the first topic.
     assert!(!dir.path().join("topics").exists());
 }
+
+// ---- DescribeConfigs ----
+
+#[test]
+fn describe_configs_through_confluent_and_kafka_python() {
+    let s = TestServer::start_with(&["--log.retention.ms", "3600000", "--num.partitions", "2"]);
+    let out = clients("describe-configs", &s.kafka(), &["cfg"]);
+    let has = |line: &str| out.lines().any(|l| l == line);
+    // Topic configs: Kafka's names, Rill's values; a parameter set away from its default is
+    // STATIC_BROKER_CONFIG, the rest DEFAULT_CONFIG.
+    for line in [
+        "ck topic retention.ms=3600000 STATIC_BROKER_CONFIG rw",
+        "ck topic cleanup.policy=delete DEFAULT_CONFIG rw",
+        "ck topic retention.bytes=-1 DEFAULT_CONFIG rw",
+        "ck topic segment.bytes=67108864 DEFAULT_CONFIG rw",
+        "ck topic segment.ms=604800000 DEFAULT_CONFIG rw",
+        "ck topic max.message.bytes=1048588 DEFAULT_CONFIG rw",
+        "ck topic message.timestamp.type=CreateTime DEFAULT_CONFIG rw",
+        "ck topic compression.type=producer DEFAULT_CONFIG rw",
+        "ck topic min.insync.replicas=1 DEFAULT_CONFIG rw",
+        "ck broker num.partitions=2 STATIC_BROKER_CONFIG rw",
+        "ck broker log.retention.ms=3600000 STATIC_BROKER_CONFIG ro",
+        "ck broker log.segment.bytes=67108864 DEFAULT_CONFIG ro",
+        "ck broker auto.create.topics.enable=true DEFAULT_CONFIG rw",
+        "ck broker group.initial.rebalance.delay.ms=0 DEFAULT_CONFIG rw",
+        "ck topic error UNKNOWN_TOPIC_OR_PART Topic 'missing-cfg' does not exist",
+        // kafka-python (v4, flexible) adds config_type.
+        "kp topic retention.ms=3600000 STATIC_BROKER_CONFIG LONG rw",
+        "kp topic cleanup.policy=delete DEFAULT_CONFIG LIST rw",
+        "kp topic segment.bytes=67108864 DEFAULT_CONFIG INT rw",
+        "kp keys ['retention.ms']",
+        "kp synonyms [('log.retention.ms', 'STATIC_BROKER_CONFIG')]",
+    ] {
+        assert!(has(line), "missing {line:?} in:\n{out}");
+    }
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("kp topic ")).count(),
+        out.lines()
+            .filter(|l| l.starts_with("ck topic ") && !l.contains(" error "))
+            .count(),
+        "{out}"
+    );
+}
+
+#[test]
+fn describe_configs_bad_resources_get_per_resource_errors() {
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+    let s = TestServer::start();
+    let resource = |t: i8, name: &'static str| {
+        DescribeConfigsResource::default()
+            .with_resource_type(t)
+            .with_resource_name(StrBytes::from_static_str(name))
+            .with_configuration_keys(Some(vec![StrBytes::from_static_str("num.partitions")]))
+    };
+    let req = DescribeConfigsRequest::default().with_resources(vec![
+        resource(4, "0"),
+        resource(4, ""),
+        resource(4, "7"),
+        resource(8, "0"),
+        resource(99, "x"),
+        resource(2, "bad/name"),
+    ]);
+    let mut c = connect(&s);
+    c.write_all(&frame(32, 1, 5, &req)).expect("write");
+    let (corr, body) = read_response(&mut c);
+    assert_eq!(corr, 5);
+    let r = DescribeConfigsResponse::decode(&mut bytes::Bytes::from(body), 1).expect("decode");
+    let codes: Vec<i16> = r.results.iter().map(|x| x.error_code).collect();
+    // NONE, NONE (no dynamic defaults), INVALID_REQUEST x3, INVALID_TOPIC_EXCEPTION.
+    assert_eq!(codes, [0, 0, 42, 42, 42, 17]);
+    // configuration_keys is honoured.
+    let names: Vec<&str> = r.results[0]
+        .configs
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(names, ["num.partitions"]);
+    assert_eq!(r.results[0].configs[0].value.as_deref(), Some("1"));
+    assert!(r.results[1].configs.is_empty());
+    assert!(r.results[2]
+        .error_message
+        .as_deref()
+        .is_some_and(|m| m.contains("broker id")));
+    // The connection keeps serving.
+    assert_eq!(api_versions(&mut c, 6).error_code, 0);
+}

@@ -278,6 +278,57 @@ def kafka_python_group(bootstrap, topic, group, start, count):
     print("group read", len(got))
 
 
+def describe_configs(bootstrap, topic):
+    """confluent-kafka and kafka-python AdminClient.describe_configs on `topic` (created
+    here), broker 0 and a missing topic; one `client resource name=value source ro` line
+    per config."""
+    from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(topic, 1, 1)]).values():
+        f.result(15)
+    wanted = [
+        ConfigResource("topic", topic),
+        ConfigResource("broker", "0"),
+        ConfigResource("topic", "missing-" + topic),
+    ]
+    for res, f in admin.describe_configs(wanted).items():
+        kind = res.restype.name.lower()
+        try:
+            entries = f.result(15)
+        except Exception as e:  # noqa: BLE001 - the error is the result
+            err = e.args[0]
+            print("ck", kind, "error", err.name(), err.str())
+            continue
+        for name, e in sorted(entries.items()):
+            print(
+                "ck", kind, "%s=%s" % (name, e.value), ConfigSource(e.source).name,
+                "ro" if e.is_read_only else "rw",
+            )
+
+    from kafka.admin import ConfigResource as KCR
+    from kafka.admin import ConfigResourceType, KafkaAdminClient
+
+    k = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    got = k.describe_configs(
+        [KCR(ConfigResourceType.TOPIC, topic)], config_filter="all"
+    )["topic"][topic]
+    for name, c in sorted(got.items()):
+        print(
+            "kp", "topic", "%s=%s" % (name, c["value"]), c["config_source"],
+            c["config_type"], "ro" if c["read_only"] else "rw",
+        )
+    # configuration_keys and synonyms.
+    got = k.describe_configs(
+        [KCR(ConfigResourceType.TOPIC, topic, {"retention.ms": None})],
+        include_synonyms=True,
+        config_filter="all",
+    )["topic"][topic]
+    print("kp keys", sorted(got))
+    print("kp synonyms", [(s["name"], s["source"]) for s in got["retention.ms"]["synonyms"]])
+    k.close()
+
+
 def main():
     cmd, bootstrap = sys.argv[1], sys.argv[2]
     if cmd == "kafka-python-round-trip":
@@ -299,6 +350,8 @@ def main():
         kafka_python_group(
             bootstrap, sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
         )
+    elif cmd == "describe-configs":
+        describe_configs(bootstrap, sys.argv[3])
     else:
         raise SystemExit("unknown command " + cmd)
 
