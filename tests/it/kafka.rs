@@ -579,3 +579,25 @@ fn describe_configs_bad_resources_get_per_resource_errors() {
     // The connection keeps serving.
     assert_eq!(api_versions(&mut c, 6).error_code, 0);
 }
+
+// ---- ListOffsets MAX_TIMESTAMP ----
+
+#[test]
+fn list_offsets_max_timestamp_through_confluent_and_kafka_python() {
+    let s = TestServer::start();
+    let out = clients("max-timestamp", &s.kafka(), &["maxts"]);
+    for line in [
+        // Kafka answers -1/-1 for a partition without records.
+        "ck empty max_timestamp -1 -1",
+        "kp empty max_timestamp -1 -1",
+        // The first record holding the largest timestamp, not the last or the latest.
+        "ck filled max_timestamp 1 5000",
+        "kp filled max_timestamp 1 5000",
+        "ck filled latest 6 -1",
+    ] {
+        assert!(
+            out.lines().any(|l| l == line),
+            "missing {line:?} in:\n{out}"
+        );
+    }
+}

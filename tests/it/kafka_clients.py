@@ -329,6 +329,40 @@ def describe_configs(bootstrap, topic):
     k.close()
 
 
+def max_timestamp(bootstrap, topic):
+    """ListOffsets MAX_TIMESTAMP (-3) through confluent-kafka's AdminClient.list_offsets
+    and kafka-python's list_partition_offsets: on the empty topic, then after records
+    stamped out of order (the max, 5000, first at offset 1 and again at offset 3)."""
+    import confluent_kafka as ck
+    from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
+    from kafka.admin import KafkaAdminClient
+    from kafka.admin import OffsetSpec as KOffsetSpec
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(topic, 1, 1)]).values():
+        f.result(15)
+    tp = ck.TopicPartition(topic, 0)
+    k = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    ktp = __import__("kafka").TopicPartition(topic, 0)
+
+    def show(label):
+        for spec in ["max_timestamp", "latest"]:
+            r = admin.list_offsets({tp: getattr(OffsetSpec, spec)()})[tp].result(15)
+            print("ck", label, spec, r.offset, r.timestamp)
+        r = k.list_partition_offsets({ktp: KOffsetSpec.MAX_TIMESTAMP})[ktp]
+        print("kp", label, "max_timestamp", r.offset, r.timestamp)
+
+    show("empty")
+    p = ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": 50})
+    for t in [1000, 5000, 3000, 5000, 2000]:
+        p.produce(topic, value=b"x", timestamp=t)
+    assert p.flush(15) == 0
+    p.produce(topic, value=b"y", timestamp=4000)
+    assert p.flush(15) == 0
+    show("filled")
+    k.close()
+
+
 def main():
     cmd, bootstrap = sys.argv[1], sys.argv[2]
     if cmd == "kafka-python-round-trip":
@@ -352,6 +386,8 @@ def main():
         )
     elif cmd == "describe-configs":
         describe_configs(bootstrap, sys.argv[3])
+    elif cmd == "max-timestamp":
+        max_timestamp(bootstrap, sys.argv[3])
     else:
         raise SystemExit("unknown command " + cmd)
 

@@ -459,6 +459,25 @@ impl Partition {
         }
         write_checkpoint(&self.dir.join(LEADER_EPOCH), &text)
     }
+
+    /// ListOffsets MAX_TIMESTAMP (-3): the record with the largest timestamp in the
+    /// partition, as (offset, timestamp); the earliest such record on ties, as Kafka's
+    /// `maxBy` over segments picks the first. `None` when the log holds no timestamp
+    /// (Kafka then answers offset -1, timestamp -1).
+    pub fn max_timestamp_offset(&self) -> Result<Option<(i64, i64)>, Error> {
+        let mut best: Option<&Segment> = None;
+        for seg in &self.segments {
+            if seg.max_timestamp() >= 0
+                && best.is_none_or(|b| seg.max_timestamp() > b.max_timestamp())
+            {
+                best = Some(seg);
+            }
+        }
+        match best {
+            Some(seg) => seg.max_timestamp_record(),
+            None => Ok(None),
+        }
+    }
 }
 
 fn sync_dir(dir: &Path) -> Result<(), Error> {
