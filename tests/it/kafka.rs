@@ -449,34 +449,13 @@ fn sigkill_with_flush_always_keeps_every_acknowledged_offset() {
 
 #[test]
 fn bad_crc_batch_gets_corrupt_message_and_is_not_stored() {
-    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-    use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
-    use rill_storage::log::batch::{encode_batch, NewRecord};
     let s = TestServer::start();
-    let good = encode_batch(&[NewRecord {
-        timestamp: 1_700_000_000_000,
-        key: Some(b"k"),
-        value: Some(b"value"),
-    }]);
+    let good = record_batch(b"value");
     let mut bad = good.clone();
     let last = bad.len() - 2;
     bad[last] ^= 0xff;
     let produce = |records: Vec<u8>, corr: i32| -> i16 {
-        let req = ProduceRequest::default()
-            .with_acks(-1)
-            .with_timeout_ms(5000)
-            .with_topic_data(vec![TopicProduceData::default()
-                .with_name(TopicName(StrBytes::from_static_str("crc")))
-                .with_partition_data(vec![PartitionProduceData::default()
-                    .with_index(0)
-                    .with_records(Some(bytes::Bytes::from(records)))])]);
-        let mut c = connect(&s);
-        c.write_all(&frame(0, 9, corr, &req)).expect("write");
-        let (got, body) = read_response(&mut c);
-        assert_eq!(got, corr);
-        let r = ProduceResponse::decode(&mut bytes::Bytes::from(body[1..].to_vec()), 9)
-            .expect("decode");
-        r.responses[0].partition_responses[0].error_code
+        produce_raw(&mut connect(&s), "crc", vec![(0, records)], corr)[0]
     };
     assert_eq!(produce(bad, 1), 2, "CORRUPT_MESSAGE");
     assert_eq!(kcat_offset(&s.kafka(), "crc", -1), 0);
@@ -600,4 +579,172 @@ fn list_offsets_max_timestamp_through_confluent_and_kafka_python() {
             "missing {line:?} in:\n{out}"
         );
     }
+}
+
+// ---- Produce validation and bad input ----
+
+/// One uncompressed producer batch holding one record with key `k` and `value`.
+fn record_batch(value: &[u8]) -> Vec<u8> {
+    use rill_storage::log::batch::{encode_batch, NewRecord};
+    encode_batch(&[NewRecord {
+        timestamp: 1_700_000_000_000,
+        key: Some(b"k"),
+        value: Some(value),
+    }])
+}
+
+/// Produce v9 (acks=all) of `records` per partition of `topic` on `c`: the per-partition
+/// error codes, in request order.
+fn produce_raw(c: &mut TcpStream, topic: &str, parts: Vec<(i32, Vec<u8>)>, corr: i32) -> Vec<i16> {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+    let partitions = parts
+        .into_iter()
+        .map(|(index, records)| {
+            PartitionProduceData::default()
+                .with_index(index)
+                .with_records(Some(bytes::Bytes::from(records)))
+        })
+        .collect();
+    let req = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_partition_data(partitions)]);
+    c.write_all(&frame(0, 9, corr, &req)).expect("write");
+    let (got, body) = read_response(c);
+    assert_eq!(got, corr);
+    // Flexible response header: skip its empty tagged-field section.
+    let r =
+        ProduceResponse::decode(&mut bytes::Bytes::from(body[1..].to_vec()), 9).expect("decode");
+    r.responses[0]
+        .partition_responses
+        .iter()
+        .map(|p| p.error_code)
+        .collect()
+}
+
+#[test]
+fn malformed_batches_get_per_partition_errors_and_nothing_is_stored() {
+    let s = TestServer::start_with(&["--num.partitions", "2", "--message.max.bytes", "2000"]);
+    let b = s.kafka();
+    let mut c = connect(&s);
+    assert_eq!(
+        produce_raw(&mut c, "bad", vec![(0, record_batch(b"first"))], 1),
+        [0]
+    );
+
+    let good = record_batch(b"x");
+    let with = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut v = good.clone();
+        f(&mut v);
+        v
+    };
+    // CRC-32C recomputed so that only the field under test is wrong.
+    let recrc = |v: &mut Vec<u8>| rill_storage::log::batch::update_crc(v);
+    let cases: Vec<(&str, Vec<u8>, i16)> = vec![
+        // Kafka's ProduceRequest.validateRecords: v3+ carries magic 2 only (INVALID_RECORD).
+        ("magic 1", with(&|v| v[16] = 1), 87),
+        ("magic 0", with(&|v| v[16] = 0), 87),
+        // batchLength beyond the buffer: no whole batch (INVALID_RECORD in Kafka too).
+        ("truncated", good[..good.len() - 3].to_vec(), 87),
+        (
+            "length too big",
+            with(&|v| v[8..12].copy_from_slice(&1000i32.to_be_bytes())),
+            87,
+        ),
+        // batchLength short of the buffer: the CRC no longer matches (CORRUPT_MESSAGE).
+        (
+            "length too small",
+            with(&|v| {
+                let n = i32::from_be_bytes([v[8], v[9], v[10], v[11]]) - 4;
+                v[8..12].copy_from_slice(&n.to_be_bytes());
+            }),
+            2,
+        ),
+        (
+            "length below any header",
+            with(&|v| v[8..12].copy_from_slice(&10i32.to_be_bytes())),
+            2,
+        ),
+        ("bad crc", with(&|v| v[30] ^= 1), 2),
+        // Counts (LogValidator.validateBatch): INVALID_RECORD.
+        (
+            "records_count 0",
+            with(&|v| {
+                v[57..61].copy_from_slice(&0i32.to_be_bytes());
+                recrc(v);
+            }),
+            87,
+        ),
+        (
+            "last_offset_delta != count - 1",
+            with(&|v| {
+                v[23..27].copy_from_slice(&3i32.to_be_bytes());
+                recrc(v);
+            }),
+            87,
+        ),
+        ("two batches", [good.clone(), good.clone()].concat(), 87),
+        ("over max.message.bytes", record_batch(&[b'z'; 2100]), 10),
+    ];
+    for (i, (what, records, code)) in cases.into_iter().enumerate() {
+        let corr = 10 + i as i32;
+        // Partition 1 gets a good batch in the same request: errors are per partition.
+        let got = produce_raw(&mut c, "bad", vec![(0, records), (1, good.clone())], corr);
+        assert_eq!(got, [code, 0], "{what}");
+    }
+    // Same connection still serves; partition 0 holds only the good batches, intact.
+    assert_eq!(
+        produce_raw(&mut c, "bad", vec![(0, record_batch(b"last"))], 99),
+        [0]
+    );
+    let out = Command::new("timeout")
+        .args(["30", "kcat", "-C", "-b", &b, "-t", "bad", "-p", "0"])
+        .args(["-o", "beginning", "-e", "-q", "-f", "%o:%s\n"])
+        .output()
+        .expect("kcat");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "0:first\n1:last\n");
+    assert_eq!(kcat_offset(&b, "bad", -1), 2);
+    let p1 = kcat(&["-Q", "-b", &b, "-t", "bad:1:-1"]);
+    assert!(p1.contains("offset 11"), "{p1}");
+}
+
+#[test]
+fn unknown_key_and_unsupported_version_close_after_earlier_answers() {
+    use kafka_protocol::messages::MetadataRequest;
+    let s = TestServer::start();
+    // Kafka closes the connection for both (SocketServer: "not enabled" / unknown key);
+    // only ApiVersions answers a version it does not know (trap T2). Requests pipelined
+    // before the bad one are answered first.
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "unknown api_key 1000",
+            frame_with_body_version(1000, 0, 2, &ApiVersionsRequest::default(), 0),
+        ),
+        (
+            "Metadata v13",
+            frame_with_body_version(3, 13, 2, &MetadataRequest::default(), 12),
+        ),
+        (
+            "Fetch v3 (below min 4)",
+            frame_with_body_version(1, 3, 2, &MetadataRequest::default(), 1),
+        ),
+        (
+            "DescribeConfigs v0",
+            frame_with_body_version(32, 0, 2, &ApiVersionsRequest::default(), 0),
+        ),
+    ];
+    for (what, bad) in cases {
+        let mut c = connect(&s);
+        let mut both = frame(18, 3, 1, &ApiVersionsRequest::default());
+        both.extend_from_slice(&bad);
+        c.write_all(&both).expect("write");
+        let (corr, _) = read_response(&mut c);
+        assert_eq!(corr, 1, "{what}");
+        assert!(closed(&mut c), "{what}: connection left open");
+    }
+    let mut c = connect(&s);
+    assert_eq!(api_versions(&mut c, 3).error_code, 0);
 }

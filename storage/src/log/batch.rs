@@ -195,6 +195,14 @@ pub fn set_partition_leader_epoch(batch: &mut [u8], epoch: i32) {
     batch[12..16].copy_from_slice(&epoch.to_be_bytes());
 }
 
+/// Recomputes the CRC-32C (bytes 17..21) over attributes..end, after a broker rewrite of
+/// CRC-covered fields (LogAppendTime) or a test's deliberate edit. `batch` must be one
+/// whole batch of at least [`HEADER_LEN`] bytes.
+pub fn update_crc(batch: &mut [u8]) {
+    let crc = crc32c::crc32c(&batch[21..]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+}
+
 /// Splits concatenated batches by their declared lengths. Yields `(position, batch)`; a
 /// tail shorter than its declared size, or with an impossible length, is yielded once as an
 /// error and ends the iteration. Batches are not validated.
