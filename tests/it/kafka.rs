@@ -748,3 +748,46 @@ fn unknown_key_and_unsupported_version_close_after_earlier_answers() {
     let mut c = connect(&s);
     assert_eq!(api_versions(&mut c, 3).error_code, 0);
 }
+
+// ---- Transactions are refused at once ----
+
+/// The seconds, error name and text of `client`'s line from `kafka_clients.py transactional`.
+fn transactional_failure<'a>(out: &'a str, client: &str) -> (f64, &'a str) {
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix(client).and_then(|l| l.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no {client} line in:\n{out}"));
+    let (secs, rest) = line.split_once(' ').expect("seconds");
+    (
+        secs.parse()
+            .unwrap_or_else(|_| panic!("{client} did not fail: {line}")),
+        rest,
+    )
+}
+
+#[test]
+fn transactional_producers_fail_at_once_with_a_clear_error() {
+    let s = TestServer::start();
+    let out = clients("transactional", &s.kafka(), &[]);
+    // Each client had 60 s; a retriable answer would use all of it.
+    let (secs, rest) = transactional_failure(&out, "ck");
+    assert!(secs < 10.0, "confluent-kafka took {secs} s: {out}");
+    assert!(
+        rest.starts_with("TRANSACTIONAL_ID_AUTHORIZATION_FAILED fatal=True "),
+        "{out}"
+    );
+    assert!(
+        rest.contains("Rill does not support Kafka transactions"),
+        "{out}"
+    );
+    // kafka-python shows the error class only (no broker message on this path).
+    let (secs, rest) = transactional_failure(&out, "kp");
+    assert!(secs < 10.0, "kafka-python took {secs} s: {out}");
+    assert!(
+        rest.starts_with("TransactionalIdAuthorizationFailedError "),
+        "{out}"
+    );
+    // Group coordinators are still found: a group consumer works on the same broker.
+    let out = clients("kafka-python-group", &s.kafka(), &["txg", "g1", "0", "3"]);
+    assert!(out.contains("group read 3"), "{out}");
+}

@@ -363,6 +363,30 @@ def max_timestamp(bootstrap, topic):
     k.close()
 
 
+def transactional(bootstrap):
+    """init_transactions() of a confluent-kafka and a kafka-python transactional producer,
+    each given 60 s: one `client seconds error-name text` line each."""
+    import confluent_kafka as ck
+    from kafka import KafkaProducer
+
+    start = time.time()
+    p = ck.Producer({"bootstrap.servers": bootstrap, "transactional.id": "tx-ck"})
+    try:
+        p.init_transactions(60)
+        print("ck ok")
+    except ck.KafkaException as e:
+        err = e.args[0]
+        print("ck %.1f %s fatal=%s %s" % (time.time() - start, err.name(), err.fatal(), err.str()))
+
+    start = time.time()
+    try:
+        k = KafkaProducer(bootstrap_servers=bootstrap, transactional_id="tx-kp", max_block_ms=60000)
+        k.init_transactions()
+        print("kp ok")
+    except Exception as e:  # noqa: BLE001 - the error is the result
+        print("kp %.1f %s %s" % (time.time() - start, type(e).__name__, e))
+
+
 def main():
     cmd, bootstrap = sys.argv[1], sys.argv[2]
     if cmd == "kafka-python-round-trip":
@@ -388,6 +412,8 @@ def main():
         describe_configs(bootstrap, sys.argv[3])
     elif cmd == "max-timestamp":
         max_timestamp(bootstrap, sys.argv[3])
+    elif cmd == "transactional":
+        transactional(bootstrap)
     else:
         raise SystemExit("unknown command " + cmd)
 
