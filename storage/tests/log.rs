@@ -418,3 +418,33 @@ fn max_timestamp_offset_finds_the_record_across_segments_and_reopens() {
     assert!(!report.clean_shutdown);
     assert_eq!(p.max_timestamp_offset().unwrap(), Some((25, 9001)));
 }
+
+#[test]
+fn log_append_time_stamps_batches_and_keeps_the_crc_valid() {
+    use rill_storage::log::Batch;
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        log_append_time: true,
+        flush: FlushPolicy::Os,
+        ..LogConfig::default()
+    };
+    let (mut p, _) = open(dir.path(), config);
+    let mut b = stamped(&[100, 300, 200]);
+    let info = p.append(&mut b, 0, 1_700_000_000_123).unwrap();
+    assert_eq!(info.max_timestamp, 1_700_000_000_123);
+    let hw = p.leo();
+    p.set_hw(hw);
+    let stored = p.read(0, 1 << 20, p.hw()).unwrap().records;
+    let batch = Batch::new(&stored).unwrap();
+    batch.validate().unwrap();
+    assert_eq!(batch.attributes() & 0x08, 0x08, "timestampType bit");
+    assert_eq!(batch.max_timestamp(), 1_700_000_000_123);
+    // Every record now reads as the append time; lookups by time follow.
+    let ts: Vec<i64> = batch.record_timestamps().unwrap().map(|(_, t)| t).collect();
+    assert_eq!(ts, [1_700_000_000_123; 3]);
+    assert_eq!(p.offset_for_timestamp(500), Some((0, 1_700_000_000_123)));
+    assert_eq!(
+        p.max_timestamp_offset().unwrap(),
+        Some((0, 1_700_000_000_123))
+    );
+}

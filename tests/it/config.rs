@@ -117,7 +117,7 @@ fn get_several_patterns_and_aliases() {
     // Redis 7.0.15 reports 192 names (aliases included); Rill adds kafka-*, num.partitions,
     // auto.create.topics.enable, kafka-flush, the log.* settings, message.max.bytes and
     // group.initial.rebalance.delay.ms.
-    assert_eq!(all.len(), 202);
+    assert_eq!(all.len(), 203);
     assert_eq!(all["kafka-flush"], "everysec");
     assert_eq!(all["log.segment.bytes"], "67108864");
     assert_eq!(all["log.retention.ms"], "604800000");

@@ -791,3 +791,76 @@ fn transactional_producers_fail_at_once_with_a_clear_error() {
     let out = clients("kafka-python-group", &s.kafka(), &["txg", "g1", "0", "3"]);
     assert!(out.contains("group read 3"), "{out}");
 }
+
+// ---- log.message.timestamp.type ----
+
+#[test]
+fn log_append_time_is_what_every_client_sees() {
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+    let s = TestServer::start_with(&["--log.message.timestamp.type", "LogAppendTime"]);
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as i64
+    };
+    let before = now();
+    // The producer stamps 1000 and 2000; the broker's append time replaces both.
+    let out = clients("timestamp-types", &s.kafka(), &["lat"]);
+    let after = now();
+    let seen: Vec<(&str, &str, i64)> = out
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split(' ');
+            Some((w.next()?, w.next()?, w.next()?.parse().ok()?))
+        })
+        .collect();
+    let clients_seen: Vec<&str> = seen.iter().map(|x| x.0).collect();
+    assert_eq!(
+        clients_seen,
+        ["ck-delivery", "ck-delivery", "ck", "ck", "kp", "kp"],
+        "{out}"
+    );
+    for (client, kind, ts) in &seen {
+        assert_eq!(*kind, "LogAppendTime", "{client}: {out}");
+        assert!(
+            (before..=after).contains(ts),
+            "{client}: {ts} not in {before}..{after}"
+        );
+    }
+    // kcat reads the same broker timestamps (CRC recomputed, batch served as stored).
+    let kc = kcat(&[
+        "-C",
+        "-b",
+        &s.kafka(),
+        "-t",
+        "lat",
+        "-o",
+        "beginning",
+        "-e",
+        "-q",
+        "-f",
+        "%T\n",
+    ]);
+    let kc: Vec<i64> = kc.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    assert_eq!(kc, [seen[2].2, seen[3].2]);
+
+    // DescribeConfigs reports it, as set on the broker.
+    let req =
+        DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(StrBytes::from_static_str("lat"))
+            .with_configuration_keys(Some(vec![StrBytes::from_static_str(
+                "message.timestamp.type",
+            )]))]);
+    let mut c = connect(&s);
+    c.write_all(&frame(32, 1, 3, &req)).expect("write");
+    let (_, body) = read_response(&mut c);
+    let r = DescribeConfigsResponse::decode(&mut bytes::Bytes::from(body), 1).expect("decode");
+    let e = &r.results[0].configs[0];
+    assert_eq!(
+        (e.value.as_deref(), e.config_source),
+        (Some("LogAppendTime"), 4)
+    );
+}

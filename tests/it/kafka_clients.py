@@ -387,6 +387,45 @@ def transactional(bootstrap):
         print("kp %.1f %s %s" % (time.time() - start, type(e).__name__, e))
 
 
+def timestamp_types(bootstrap, topic):
+    """Produces two records stamped 1000 and 2000 with confluent-kafka, then reads them
+    with a confluent-kafka consumer (CRC checks on) and kafka-python (CRC checks by
+    default): `client type timestamp` per record, `ck-delivery type timestamp` per
+    delivery report."""
+    import confluent_kafka as ck
+    from kafka import KafkaConsumer, TopicPartition
+
+    names = {ck.TIMESTAMP_CREATE_TIME: "CreateTime", ck.TIMESTAMP_LOG_APPEND_TIME: "LogAppendTime"}
+    p = ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    reports = []
+    for t in [1000, 2000]:
+        p.produce(topic, value=b"v", timestamp=t, on_delivery=lambda e, m: reports.append((e, m)))
+    assert p.flush(15) == 0
+    for e, m in reports:
+        assert e is None, e
+        kind, ts = m.timestamp()
+        print("ck-delivery", names.get(kind, kind), ts)
+
+    c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": "ts", "check.crcs": True})
+    c.assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])
+    got, end = 0, time.time() + 15
+    while got < 2 and time.time() < end:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        assert not m.error(), m.error()
+        kind, ts = m.timestamp()
+        print("ck", names.get(kind, kind), ts)
+        got += 1
+    c.close()
+
+    k = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=3000, auto_offset_reset="earliest")
+    k.assign([TopicPartition(topic, 0)])
+    for m in k:
+        print("kp", ["CreateTime", "LogAppendTime"][m.timestamp_type], m.timestamp)
+    k.close()
+
+
 def main():
     cmd, bootstrap = sys.argv[1], sys.argv[2]
     if cmd == "kafka-python-round-trip":
@@ -414,6 +453,8 @@ def main():
         max_timestamp(bootstrap, sys.argv[3])
     elif cmd == "transactional":
         transactional(bootstrap)
+    elif cmd == "timestamp-types":
+        timestamp_types(bootstrap, sys.argv[3])
     else:
         raise SystemExit("unknown command " + cmd)
 

@@ -79,6 +79,15 @@ fn flush_settings(flush: FlushPolicy) -> (i64, i64) {
     }
 }
 
+/// Kafka's name of the log's timestamp type.
+fn timestamp_type(log: &LogConfig) -> &'static str {
+    if log.log_append_time {
+        "LogAppendTime"
+    } else {
+        "CreateTime"
+    }
+}
+
 /// A topic's configs: (topic name, broker synonym, type, value, Rill parameters).
 pub fn topic_entries(config: &Config, log: &LogConfig) -> Vec<Entry> {
     let (flush_messages, flush_ms) = flush_settings(log.flush);
@@ -129,8 +138,8 @@ pub fn topic_entries(config: &Config, log: &LogConfig) -> Vec<Entry> {
             "message.timestamp.type",
             "log.message.timestamp.type",
             ConfigType::String,
-            "CreateTime".into(),
-            &[],
+            timestamp_type(log).into(),
+            &["log.message.timestamp.type"],
         ),
         (
             "min.insync.replicas",
@@ -256,8 +265,8 @@ pub fn broker_entries(broker: &Broker, config: &Config) -> Vec<Entry> {
         (
             "log.message.timestamp.type",
             ConfigType::String,
-            "CreateTime".into(),
-            &[],
+            timestamp_type(&log).into(),
+            &["log.message.timestamp.type"],
         ),
         (
             "log.retention.bytes",

@@ -116,7 +116,8 @@ impl Broker {
     }
 
     /// The partition log settings from `kafka-flush`, `log.segment.bytes`,
-    /// `log.retention.ms`, `log.retention.bytes` and `message.max.bytes`.
+    /// `log.retention.ms`, `log.retention.bytes`, `message.max.bytes` and
+    /// `log.message.timestamp.type`.
     pub fn log_config(&self) -> LogConfig {
         let config = self.shared.config();
         let flush = match config.get("kafka-flush") {
@@ -130,6 +131,7 @@ impl Broker {
             retention_bytes: config.get_i64("log.retention.bytes"),
             max_message_bytes: usize::try_from(config.get_i64("message.max.bytes"))
                 .unwrap_or(1_048_588),
+            log_append_time: config.get("log.message.timestamp.type") == "LogAppendTime",
             flush,
             ..LogConfig::default()
         }

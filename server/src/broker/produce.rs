@@ -30,6 +30,8 @@ struct Appended {
     error_code: i16,
     base_offset: i64,
     log_start_offset: i64,
+    /// The broker's timestamp under LogAppendTime, else -1.
+    log_append_time_ms: i64,
 }
 
 impl Appended {
@@ -38,6 +40,7 @@ impl Appended {
             error_code: error.code(),
             base_offset: -1,
             log_start_offset: -1,
+            log_append_time_ms: -1,
         }
     }
 }
@@ -46,7 +49,7 @@ impl Appended {
 /// Produce v3-9 transactional_id, acks, timeout_ms,
 ///   topic_data [name, partition_data [index, records]]
 ///   -> responses [name, partition_responses [index, error_code, base_offset,
-///      log_append_time_ms -1, log_start_offset]]
+///      log_append_time_ms (-1 unless LogAppendTime), log_start_offset]]
 /// ```
 /// v0-2 are advertised for librdkafka's feature probe (trap T3) but refused: like Kafka 4,
 /// which cannot parse them either, the connection is closed. acks=0 gets no response
@@ -99,7 +102,7 @@ pub fn produce(broker: Arc<Broker>, header: Header, mut body: Bytes) -> HandlerF
                         .with_index(p.index)
                         .with_error_code(a.error_code)
                         .with_base_offset(a.base_offset)
-                        .with_log_append_time_ms(-1)
+                        .with_log_append_time_ms(a.log_append_time_ms)
                         .with_log_start_offset(a.log_start_offset),
                 );
             }
@@ -175,15 +178,18 @@ fn append(log: &PartitionLog, records: Option<&Bytes>, now: i64) -> Appended {
             match state.producers.check(pid, epoch, first, last) {
                 SeqCheck::Append => {}
                 SeqCheck::Duplicate(base_offset) => {
+                    // The original append time is not kept; -1 as for CreateTime.
                     return Appended {
                         error_code: 0,
                         base_offset,
                         log_start_offset: partition.log_start_offset(),
-                    }
+                        log_append_time_ms: -1,
+                    };
                 }
                 SeqCheck::Reject(e) => return Appended::error(e),
             }
         }
+        let log_append_time = partition.config().log_append_time;
         let result = append_locked(partition, &mut buf, now);
         if let (Ok(info), Some((pid, epoch, first, last))) = (&result, producer) {
             if pid >= 0 {
@@ -192,18 +198,23 @@ fn append(log: &PartitionLog, records: Option<&Bytes>, now: i64) -> Appended {
                     .record(pid, epoch, first, last, info.base_offset);
             }
         }
-        result
+        (result, log_append_time)
     };
     match result {
-        Ok(info) => {
+        (Ok(info), log_append_time) => {
             log.appended.notify_waiters();
             Appended {
                 error_code: 0,
                 base_offset: info.base_offset,
                 log_start_offset: info.log_start_offset,
+                log_append_time_ms: if log_append_time {
+                    info.max_timestamp
+                } else {
+                    -1
+                },
             }
         }
-        Err(e) => {
+        (Err(e), _) => {
             tracing::debug!("Kafka: produce refused: {e}");
             Appended::error(match e {
                 AppendError::Corrupt { .. } => ResponseError::CorruptMessage,
