@@ -128,6 +128,8 @@ const SUPERVISED: &[(&str, u32)] = &[("upstart", 0), ("systemd", 1), ("auto", 2)
 const APPENDFSYNC: &[(&str, u32)] = &[("everysec", 0), ("always", 1), ("no", 2)];
 /// `kafka-flush`: the topic log's fsync policy, named as appendfsync's.
 const KAFKA_FLUSH: &[(&str, u32)] = &[("everysec", 0), ("always", 1), ("no", 2)];
+/// `log.message.timestamp.type`, Kafka's spelling.
+const TIMESTAMP_TYPE: &[(&str, u32)] = &[("CreateTime", 0), ("LogAppendTime", 1)];
 const REPL_DISKLESS_LOAD: &[(&str, u32)] = &[("disabled", 0), ("on-empty-db", 1), ("swapdb", 2)];
 const TLS_AUTH_CLIENTS: &[(&str, u32)] = &[("no", 0), ("yes", 1), ("optional", 2)];
 const OOM_SCORE_ADJ: &[(&str, u32)] = &[("no", 0), ("yes", 1), ("relative", 1), ("absolute", 2)];
@@ -793,6 +795,15 @@ pub static PARAMS: &[Param] = &[
     int("log.segment.bytes", 1024, i64::MAX, "67108864").imm(),
     int("log.retention.ms", -1, i64::MAX, "604800000").imm(),
     int("log.retention.bytes", -1, i64::MAX, "-1").imm(),
+    // The largest record batch a Produce may store (a topic's max.message.bytes).
+    int("message.max.bytes", 0, i32::MAX as i64, "1048588").imm(),
+    // CreateTime keeps the producer's timestamps; LogAppendTime stamps the append time.
+    p(
+        "log.message.timestamp.type",
+        Kind::Enum(TIMESTAMP_TYPE),
+        "CreateTime",
+    )
+    .imm(),
     // KIP-134's delay before the first rebalance of an Empty group; Kafka's 3000 is what
     // slows every CI consumer (KAFKA.md T6), so 0 here.
     int("group.initial.rebalance.delay.ms", 0, i32::MAX as i64, "0"),
@@ -816,7 +827,7 @@ mod tests {
         // 173 names + 19 aliases in Redis 7.0.15's CONFIG GET *, plus hidden and Rill's own.
         let visible = PARAMS.iter().filter(|p| p.flags & F_HIDDEN == 0).count();
         let aliases = PARAMS.iter().filter(|p| p.alias.is_some()).count();
-        assert_eq!(visible + aliases, 192 + 10);
+        assert_eq!(visible + aliases, 192 + 12);
     }
 
     #[test]

@@ -115,9 +115,9 @@ fn get_several_patterns_and_aliases() {
     assert_eq!(m.len(), 7, "{m:?}");
     let all = config_get(&mut c, &["*"]);
     // Redis 7.0.15 reports 192 names (aliases included); Rill adds kafka-*, num.partitions,
-    // auto.create.topics.enable, kafka-flush, the log.* settings and
-    // group.initial.rebalance.delay.ms, offsets.topic.segment.bytes.
-    assert_eq!(all.len(), 202);
+    // auto.create.topics.enable, kafka-flush, the log.* settings, message.max.bytes,
+    // group.initial.rebalance.delay.ms and offsets.topic.segment.bytes.
+    assert_eq!(all.len(), 204);
     assert_eq!(all["kafka-flush"], "everysec");
     assert_eq!(all["log.segment.bytes"], "67108864");
     assert_eq!(all["log.retention.ms"], "604800000");

@@ -449,34 +449,13 @@ fn sigkill_with_flush_always_keeps_every_acknowledged_offset() {
 
 #[test]
 fn bad_crc_batch_gets_corrupt_message_and_is_not_stored() {
-    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-    use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
-    use rill_storage::log::batch::{encode_batch, NewRecord};
     let s = TestServer::start();
-    let good = encode_batch(&[NewRecord {
-        timestamp: 1_700_000_000_000,
-        key: Some(b"k"),
-        value: Some(b"value"),
-    }]);
+    let good = record_batch(b"value");
     let mut bad = good.clone();
     let last = bad.len() - 2;
     bad[last] ^= 0xff;
     let produce = |records: Vec<u8>, corr: i32| -> i16 {
-        let req = ProduceRequest::default()
-            .with_acks(-1)
-            .with_timeout_ms(5000)
-            .with_topic_data(vec![TopicProduceData::default()
-                .with_name(TopicName(StrBytes::from_static_str("crc")))
-                .with_partition_data(vec![PartitionProduceData::default()
-                    .with_index(0)
-                    .with_records(Some(bytes::Bytes::from(records)))])]);
-        let mut c = connect(&s);
-        c.write_all(&frame(0, 9, corr, &req)).expect("write");
-        let (got, body) = read_response(&mut c);
-        assert_eq!(got, corr);
-        let r = ProduceResponse::decode(&mut bytes::Bytes::from(body[1..].to_vec()), 9)
-            .expect("decode");
-        r.responses[0].partition_responses[0].error_code
+        produce_raw(&mut connect(&s), "crc", vec![(0, records)], corr)[0]
     };
     assert_eq!(produce(bad, 1), 2, "CORRUPT_MESSAGE");
     assert_eq!(kcat_offset(&s.kafka(), "crc", -1), 0);
@@ -491,4 +470,397 @@ fn a_redis_only_data_dir_gets_no_topics_directory() {
     let dir = s.term();
     // The offsets log is created at the first commit, topic dirs at the first topic.
     assert!(!dir.path().join("topics").exists());
+}
+
+// ---- DescribeConfigs ----
+
+#[test]
+fn describe_configs_through_confluent_and_kafka_python() {
+    let s = TestServer::start_with(&["--log.retention.ms", "3600000", "--num.partitions", "2"]);
+    let out = clients("describe-configs", &s.kafka(), &["cfg"]);
+    let has = |line: &str| out.lines().any(|l| l == line);
+    // Topic configs: Kafka's names, Rill's values; a parameter set away from its default is
+    // STATIC_BROKER_CONFIG, the rest DEFAULT_CONFIG.
+    for line in [
+        "ck topic retention.ms=3600000 STATIC_BROKER_CONFIG rw",
+        "ck topic cleanup.policy=delete DEFAULT_CONFIG rw",
+        "ck topic retention.bytes=-1 DEFAULT_CONFIG rw",
+        "ck topic segment.bytes=67108864 DEFAULT_CONFIG rw",
+        "ck topic segment.ms=604800000 DEFAULT_CONFIG rw",
+        "ck topic max.message.bytes=1048588 DEFAULT_CONFIG rw",
+        "ck topic message.timestamp.type=CreateTime DEFAULT_CONFIG rw",
+        "ck topic compression.type=producer DEFAULT_CONFIG rw",
+        "ck topic min.insync.replicas=1 DEFAULT_CONFIG rw",
+        "ck broker num.partitions=2 STATIC_BROKER_CONFIG rw",
+        "ck broker log.retention.ms=3600000 STATIC_BROKER_CONFIG ro",
+        "ck broker log.segment.bytes=67108864 DEFAULT_CONFIG ro",
+        "ck broker auto.create.topics.enable=true DEFAULT_CONFIG rw",
+        "ck broker group.initial.rebalance.delay.ms=0 DEFAULT_CONFIG rw",
+        "ck topic error UNKNOWN_TOPIC_OR_PART Topic 'missing-cfg' does not exist",
+        // kafka-python (v4, flexible) adds config_type.
+        "kp topic retention.ms=3600000 STATIC_BROKER_CONFIG LONG rw",
+        "kp topic cleanup.policy=delete DEFAULT_CONFIG LIST rw",
+        "kp topic segment.bytes=67108864 DEFAULT_CONFIG INT rw",
+        "kp keys ['retention.ms']",
+        "kp synonyms [('log.retention.ms', 'STATIC_BROKER_CONFIG')]",
+    ] {
+        assert!(has(line), "missing {line:?} in:\n{out}");
+    }
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("kp topic ")).count(),
+        out.lines()
+            .filter(|l| l.starts_with("ck topic ") && !l.contains(" error "))
+            .count(),
+        "{out}"
+    );
+}
+
+#[test]
+fn describe_configs_bad_resources_get_per_resource_errors() {
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+    let s = TestServer::start();
+    let resource = |t: i8, name: &'static str| {
+        DescribeConfigsResource::default()
+            .with_resource_type(t)
+            .with_resource_name(StrBytes::from_static_str(name))
+            .with_configuration_keys(Some(vec![StrBytes::from_static_str("num.partitions")]))
+    };
+    let req = DescribeConfigsRequest::default().with_resources(vec![
+        resource(4, "0"),
+        resource(4, ""),
+        resource(4, "7"),
+        resource(8, "0"),
+        resource(99, "x"),
+        resource(2, "bad/name"),
+    ]);
+    let mut c = connect(&s);
+    c.write_all(&frame(32, 1, 5, &req)).expect("write");
+    let (corr, body) = read_response(&mut c);
+    assert_eq!(corr, 5);
+    let r = DescribeConfigsResponse::decode(&mut bytes::Bytes::from(body), 1).expect("decode");
+    let codes: Vec<i16> = r.results.iter().map(|x| x.error_code).collect();
+    // NONE, NONE (no dynamic defaults), INVALID_REQUEST x3, INVALID_TOPIC_EXCEPTION.
+    assert_eq!(codes, [0, 0, 42, 42, 42, 17]);
+    // configuration_keys is honoured.
+    let names: Vec<&str> = r.results[0]
+        .configs
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(names, ["num.partitions"]);
+    assert_eq!(r.results[0].configs[0].value.as_deref(), Some("1"));
+    assert!(r.results[1].configs.is_empty());
+    assert!(r.results[2]
+        .error_message
+        .as_deref()
+        .is_some_and(|m| m.contains("broker id")));
+    // The connection keeps serving.
+    assert_eq!(api_versions(&mut c, 6).error_code, 0);
+}
+
+// ---- ListOffsets MAX_TIMESTAMP ----
+
+#[test]
+fn list_offsets_max_timestamp_through_confluent_and_kafka_python() {
+    let s = TestServer::start();
+    let out = clients("max-timestamp", &s.kafka(), &["maxts"]);
+    for line in [
+        // Kafka answers -1/-1 for a partition without records.
+        "ck empty max_timestamp -1 -1",
+        "kp empty max_timestamp -1 -1",
+        // The first record holding the largest timestamp, not the last or the latest.
+        "ck filled max_timestamp 1 5000",
+        "kp filled max_timestamp 1 5000",
+        "ck filled latest 6 -1",
+    ] {
+        assert!(
+            out.lines().any(|l| l == line),
+            "missing {line:?} in:\n{out}"
+        );
+    }
+}
+
+// ---- Produce validation and bad input ----
+
+/// One uncompressed producer batch holding one record with key `k` and `value`.
+fn record_batch(value: &[u8]) -> Vec<u8> {
+    use rill_storage::log::batch::{encode_batch, NewRecord};
+    encode_batch(&[NewRecord {
+        timestamp: 1_700_000_000_000,
+        key: Some(b"k"),
+        value: Some(value),
+    }])
+}
+
+/// Produce v9 (acks=all) of `records` per partition of `topic` on `c`: the per-partition
+/// error codes, in request order.
+fn produce_raw(c: &mut TcpStream, topic: &str, parts: Vec<(i32, Vec<u8>)>, corr: i32) -> Vec<i16> {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+    let partitions = parts
+        .into_iter()
+        .map(|(index, records)| {
+            PartitionProduceData::default()
+                .with_index(index)
+                .with_records(Some(bytes::Bytes::from(records)))
+        })
+        .collect();
+    let req = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_partition_data(partitions)]);
+    c.write_all(&frame(0, 9, corr, &req)).expect("write");
+    let (got, body) = read_response(c);
+    assert_eq!(got, corr);
+    // Flexible response header: skip its empty tagged-field section.
+    let r =
+        ProduceResponse::decode(&mut bytes::Bytes::from(body[1..].to_vec()), 9).expect("decode");
+    r.responses[0]
+        .partition_responses
+        .iter()
+        .map(|p| p.error_code)
+        .collect()
+}
+
+#[test]
+fn malformed_batches_get_per_partition_errors_and_nothing_is_stored() {
+    let s = TestServer::start_with(&["--num.partitions", "2", "--message.max.bytes", "2000"]);
+    let b = s.kafka();
+    let mut c = connect(&s);
+    assert_eq!(
+        produce_raw(&mut c, "bad", vec![(0, record_batch(b"first"))], 1),
+        [0]
+    );
+
+    let good = record_batch(b"x");
+    let with = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut v = good.clone();
+        f(&mut v);
+        v
+    };
+    // CRC-32C recomputed so that only the field under test is wrong.
+    let recrc = |v: &mut Vec<u8>| rill_storage::log::batch::update_crc(v);
+    let cases: Vec<(&str, Vec<u8>, i16)> = vec![
+        // Kafka's ProduceRequest.validateRecords: v3+ carries magic 2 only (INVALID_RECORD).
+        ("magic 1", with(&|v| v[16] = 1), 87),
+        ("magic 0", with(&|v| v[16] = 0), 87),
+        // batchLength beyond the buffer: no whole batch (INVALID_RECORD in Kafka too).
+        ("truncated", good[..good.len() - 3].to_vec(), 87),
+        (
+            "length too big",
+            with(&|v| v[8..12].copy_from_slice(&1000i32.to_be_bytes())),
+            87,
+        ),
+        // batchLength short of the buffer: the CRC no longer matches (CORRUPT_MESSAGE).
+        (
+            "length too small",
+            with(&|v| {
+                let n = i32::from_be_bytes([v[8], v[9], v[10], v[11]]) - 4;
+                v[8..12].copy_from_slice(&n.to_be_bytes());
+            }),
+            2,
+        ),
+        (
+            "length below any header",
+            with(&|v| v[8..12].copy_from_slice(&10i32.to_be_bytes())),
+            2,
+        ),
+        ("bad crc", with(&|v| v[30] ^= 1), 2),
+        // Counts (LogValidator.validateBatch): INVALID_RECORD.
+        (
+            "records_count 0",
+            with(&|v| {
+                v[57..61].copy_from_slice(&0i32.to_be_bytes());
+                recrc(v);
+            }),
+            87,
+        ),
+        (
+            "last_offset_delta != count - 1",
+            with(&|v| {
+                v[23..27].copy_from_slice(&3i32.to_be_bytes());
+                recrc(v);
+            }),
+            87,
+        ),
+        ("two batches", [good.clone(), good.clone()].concat(), 87),
+        ("over max.message.bytes", record_batch(&[b'z'; 2100]), 10),
+    ];
+    for (i, (what, records, code)) in cases.into_iter().enumerate() {
+        let corr = 10 + i as i32;
+        // Partition 1 gets a good batch in the same request: errors are per partition.
+        let got = produce_raw(&mut c, "bad", vec![(0, records), (1, good.clone())], corr);
+        assert_eq!(got, [code, 0], "{what}");
+    }
+    // Same connection still serves; partition 0 holds only the good batches, intact.
+    assert_eq!(
+        produce_raw(&mut c, "bad", vec![(0, record_batch(b"last"))], 99),
+        [0]
+    );
+    let out = Command::new("timeout")
+        .args(["30", "kcat", "-C", "-b", &b, "-t", "bad", "-p", "0"])
+        .args(["-o", "beginning", "-e", "-q", "-f", "%o:%s\n"])
+        .output()
+        .expect("kcat");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "0:first\n1:last\n");
+    assert_eq!(kcat_offset(&b, "bad", -1), 2);
+    let p1 = kcat(&["-Q", "-b", &b, "-t", "bad:1:-1"]);
+    assert!(p1.contains("offset 11"), "{p1}");
+}
+
+#[test]
+fn unknown_key_and_unsupported_version_close_after_earlier_answers() {
+    use kafka_protocol::messages::MetadataRequest;
+    let s = TestServer::start();
+    // Kafka closes the connection for both (SocketServer: "not enabled" / unknown key);
+    // only ApiVersions answers a version it does not know (trap T2). Requests pipelined
+    // before the bad one are answered first.
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "unknown api_key 1000",
+            frame_with_body_version(1000, 0, 2, &ApiVersionsRequest::default(), 0),
+        ),
+        (
+            "Metadata v13",
+            frame_with_body_version(3, 13, 2, &MetadataRequest::default(), 12),
+        ),
+        (
+            "Fetch v3 (below min 4)",
+            frame_with_body_version(1, 3, 2, &MetadataRequest::default(), 1),
+        ),
+        (
+            "DescribeConfigs v0",
+            frame_with_body_version(32, 0, 2, &ApiVersionsRequest::default(), 0),
+        ),
+    ];
+    for (what, bad) in cases {
+        let mut c = connect(&s);
+        let mut both = frame(18, 3, 1, &ApiVersionsRequest::default());
+        both.extend_from_slice(&bad);
+        c.write_all(&both).expect("write");
+        let (corr, _) = read_response(&mut c);
+        assert_eq!(corr, 1, "{what}");
+        assert!(closed(&mut c), "{what}: connection left open");
+    }
+    let mut c = connect(&s);
+    assert_eq!(api_versions(&mut c, 3).error_code, 0);
+}
+
+// ---- Transactions are refused at once ----
+
+/// The seconds, error name and text of `client`'s line from `kafka_clients.py transactional`.
+fn transactional_failure<'a>(out: &'a str, client: &str) -> (f64, &'a str) {
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix(client).and_then(|l| l.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no {client} line in:\n{out}"));
+    let (secs, rest) = line.split_once(' ').expect("seconds");
+    (
+        secs.parse()
+            .unwrap_or_else(|_| panic!("{client} did not fail: {line}")),
+        rest,
+    )
+}
+
+#[test]
+fn transactional_producers_fail_at_once_with_a_clear_error() {
+    let s = TestServer::start();
+    let out = clients("transactional", &s.kafka(), &[]);
+    // Each client had 60 s; a retriable answer would use all of it.
+    let (secs, rest) = transactional_failure(&out, "ck");
+    assert!(secs < 10.0, "confluent-kafka took {secs} s: {out}");
+    assert!(
+        rest.starts_with("TRANSACTIONAL_ID_AUTHORIZATION_FAILED fatal=True "),
+        "{out}"
+    );
+    assert!(
+        rest.contains("Rill does not support Kafka transactions"),
+        "{out}"
+    );
+    // kafka-python shows the error class only (no broker message on this path).
+    let (secs, rest) = transactional_failure(&out, "kp");
+    assert!(secs < 10.0, "kafka-python took {secs} s: {out}");
+    assert!(
+        rest.starts_with("TransactionalIdAuthorizationFailedError "),
+        "{out}"
+    );
+    // Group coordinators are still found: a group consumer works on the same broker.
+    let out = clients("kafka-python-group", &s.kafka(), &["txg", "g1", "0", "3"]);
+    assert!(out.contains("group read 3"), "{out}");
+}
+
+// ---- log.message.timestamp.type ----
+
+#[test]
+fn log_append_time_is_what_every_client_sees() {
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+    let s = TestServer::start_with(&["--log.message.timestamp.type", "LogAppendTime"]);
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as i64
+    };
+    let before = now();
+    // The producer stamps 1000 and 2000; the broker's append time replaces both.
+    let out = clients("timestamp-types", &s.kafka(), &["lat"]);
+    let after = now();
+    let seen: Vec<(&str, &str, i64)> = out
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split(' ');
+            Some((w.next()?, w.next()?, w.next()?.parse().ok()?))
+        })
+        .collect();
+    let clients_seen: Vec<&str> = seen.iter().map(|x| x.0).collect();
+    assert_eq!(
+        clients_seen,
+        ["ck-delivery", "ck-delivery", "ck", "ck", "kp", "kp"],
+        "{out}"
+    );
+    for (client, kind, ts) in &seen {
+        assert_eq!(*kind, "LogAppendTime", "{client}: {out}");
+        assert!(
+            (before..=after).contains(ts),
+            "{client}: {ts} not in {before}..{after}"
+        );
+    }
+    // kcat reads the same broker timestamps (CRC recomputed, batch served as stored).
+    let kc = kcat(&[
+        "-C",
+        "-b",
+        &s.kafka(),
+        "-t",
+        "lat",
+        "-o",
+        "beginning",
+        "-e",
+        "-q",
+        "-f",
+        "%T\n",
+    ]);
+    let kc: Vec<i64> = kc.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    assert_eq!(kc, [seen[2].2, seen[3].2]);
+
+    // DescribeConfigs reports it, as set on the broker.
+    let req =
+        DescribeConfigsRequest::default().with_resources(vec![DescribeConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(StrBytes::from_static_str("lat"))
+            .with_configuration_keys(Some(vec![StrBytes::from_static_str(
+                "message.timestamp.type",
+            )]))]);
+    let mut c = connect(&s);
+    c.write_all(&frame(32, 1, 3, &req)).expect("write");
+    let (_, body) = read_response(&mut c);
+    let r = DescribeConfigsResponse::decode(&mut bytes::Bytes::from(body), 1).expect("decode");
+    let e = &r.results[0].configs[0];
+    assert_eq!(
+        (e.value.as_deref(), e.config_source),
+        (Some("LogAppendTime"), 4)
+    );
 }

@@ -299,6 +299,153 @@ def committed_offset(bootstrap, group, topic):
     print(c.committed(TopicPartition(topic, 0)))
     c.close()
 
+def describe_configs(bootstrap, topic):
+    """confluent-kafka and kafka-python AdminClient.describe_configs on `topic` (created
+    here), broker 0 and a missing topic; one `client resource name=value source ro` line
+    per config."""
+    from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(topic, 1, 1)]).values():
+        f.result(15)
+    wanted = [
+        ConfigResource("topic", topic),
+        ConfigResource("broker", "0"),
+        ConfigResource("topic", "missing-" + topic),
+    ]
+    for res, f in admin.describe_configs(wanted).items():
+        kind = res.restype.name.lower()
+        try:
+            entries = f.result(15)
+        except Exception as e:  # noqa: BLE001 - the error is the result
+            err = e.args[0]
+            print("ck", kind, "error", err.name(), err.str())
+            continue
+        for name, e in sorted(entries.items()):
+            print(
+                "ck", kind, "%s=%s" % (name, e.value), ConfigSource(e.source).name,
+                "ro" if e.is_read_only else "rw",
+            )
+
+    from kafka.admin import ConfigResource as KCR
+    from kafka.admin import ConfigResourceType, KafkaAdminClient
+
+    k = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    got = k.describe_configs(
+        [KCR(ConfigResourceType.TOPIC, topic)], config_filter="all"
+    )["topic"][topic]
+    for name, c in sorted(got.items()):
+        print(
+            "kp", "topic", "%s=%s" % (name, c["value"]), c["config_source"],
+            c["config_type"], "ro" if c["read_only"] else "rw",
+        )
+    # configuration_keys and synonyms.
+    got = k.describe_configs(
+        [KCR(ConfigResourceType.TOPIC, topic, {"retention.ms": None})],
+        include_synonyms=True,
+        config_filter="all",
+    )["topic"][topic]
+    print("kp keys", sorted(got))
+    print("kp synonyms", [(s["name"], s["source"]) for s in got["retention.ms"]["synonyms"]])
+    k.close()
+
+
+def max_timestamp(bootstrap, topic):
+    """ListOffsets MAX_TIMESTAMP (-3) through confluent-kafka's AdminClient.list_offsets
+    and kafka-python's list_partition_offsets: on the empty topic, then after records
+    stamped out of order (the max, 5000, first at offset 1 and again at offset 3)."""
+    import confluent_kafka as ck
+    from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
+    from kafka.admin import KafkaAdminClient
+    from kafka.admin import OffsetSpec as KOffsetSpec
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(topic, 1, 1)]).values():
+        f.result(15)
+    tp = ck.TopicPartition(topic, 0)
+    k = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    ktp = __import__("kafka").TopicPartition(topic, 0)
+
+    def show(label):
+        for spec in ["max_timestamp", "latest"]:
+            r = admin.list_offsets({tp: getattr(OffsetSpec, spec)()})[tp].result(15)
+            print("ck", label, spec, r.offset, r.timestamp)
+        r = k.list_partition_offsets({ktp: KOffsetSpec.MAX_TIMESTAMP})[ktp]
+        print("kp", label, "max_timestamp", r.offset, r.timestamp)
+
+    show("empty")
+    p = ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": 50})
+    for t in [1000, 5000, 3000, 5000, 2000]:
+        p.produce(topic, value=b"x", timestamp=t)
+    assert p.flush(15) == 0
+    p.produce(topic, value=b"y", timestamp=4000)
+    assert p.flush(15) == 0
+    show("filled")
+    k.close()
+
+
+def transactional(bootstrap):
+    """init_transactions() of a confluent-kafka and a kafka-python transactional producer,
+    each given 60 s: one `client seconds error-name text` line each."""
+    import confluent_kafka as ck
+    from kafka import KafkaProducer
+
+    start = time.time()
+    p = ck.Producer({"bootstrap.servers": bootstrap, "transactional.id": "tx-ck"})
+    try:
+        p.init_transactions(60)
+        print("ck ok")
+    except ck.KafkaException as e:
+        err = e.args[0]
+        print("ck %.1f %s fatal=%s %s" % (time.time() - start, err.name(), err.fatal(), err.str()))
+
+    start = time.time()
+    try:
+        k = KafkaProducer(bootstrap_servers=bootstrap, transactional_id="tx-kp", max_block_ms=60000)
+        k.init_transactions()
+        print("kp ok")
+    except Exception as e:  # noqa: BLE001 - the error is the result
+        print("kp %.1f %s %s" % (time.time() - start, type(e).__name__, e))
+
+
+def timestamp_types(bootstrap, topic):
+    """Produces two records stamped 1000 and 2000 with confluent-kafka, then reads them
+    with a confluent-kafka consumer (CRC checks on) and kafka-python (CRC checks by
+    default): `client type timestamp` per record, `ck-delivery type timestamp` per
+    delivery report."""
+    import confluent_kafka as ck
+    from kafka import KafkaConsumer, TopicPartition
+
+    names = {ck.TIMESTAMP_CREATE_TIME: "CreateTime", ck.TIMESTAMP_LOG_APPEND_TIME: "LogAppendTime"}
+    p = ck.Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    reports = []
+    for t in [1000, 2000]:
+        p.produce(topic, value=b"v", timestamp=t, on_delivery=lambda e, m: reports.append((e, m)))
+    assert p.flush(15) == 0
+    for e, m in reports:
+        assert e is None, e
+        kind, ts = m.timestamp()
+        print("ck-delivery", names.get(kind, kind), ts)
+
+    c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": "ts", "check.crcs": True})
+    c.assign([ck.TopicPartition(topic, 0, ck.OFFSET_BEGINNING)])
+    got, end = 0, time.time() + 15
+    while got < 2 and time.time() < end:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        assert not m.error(), m.error()
+        kind, ts = m.timestamp()
+        print("ck", names.get(kind, kind), ts)
+        got += 1
+    c.close()
+
+    k = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=3000, auto_offset_reset="earliest")
+    k.assign([TopicPartition(topic, 0)])
+    for m in k:
+        print("kp", ["CreateTime", "LogAppendTime"][m.timestamp_type], m.timestamp)
+    k.close()
+
 
 def main():
     cmd, bootstrap = sys.argv[1], sys.argv[2]
@@ -325,6 +472,14 @@ def main():
         kafka_python_group(
             bootstrap, sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
         )
+    elif cmd == "describe-configs":
+        describe_configs(bootstrap, sys.argv[3])
+    elif cmd == "max-timestamp":
+        max_timestamp(bootstrap, sys.argv[3])
+    elif cmd == "transactional":
+        transactional(bootstrap)
+    elif cmd == "timestamp-types":
+        timestamp_types(bootstrap, sys.argv[3])
     else:
         raise SystemExit("unknown command " + cmd)
 

@@ -58,7 +58,9 @@ pub async fn serve(broker: Arc<Broker>, mut stream: TcpStream, peer: SocketAddr)
             let header = match parse_request_header(&mut frame) {
                 Ok(h) => h,
                 Err(e) => {
+                    // Answers to the requests before this one still go out.
                     tracing::warn!("Kafka client {peer}: {e}; closing the connection");
+                    let _ = stream.write_all(&out).await;
                     return;
                 }
             };

@@ -17,6 +17,8 @@ use std::sync::Arc;
 const LATEST: i64 = -1;
 /// EARLIEST_TIMESTAMP.
 const EARLIEST: i64 = -2;
+/// MAX_TIMESTAMP (KIP-734, v7).
+const MAX_TIMESTAMP: i64 = -3;
 
 /// ```text
 /// ListOffsets v1-7 replica_id, isolation_level, topics [name, partitions [partition_index,
@@ -25,9 +27,10 @@ const EARLIEST: i64 = -2;
 ///      leader_epoch (v4+)]]
 /// ```
 /// -2 is the log start offset, -1 the hw (= last stable offset without transactions),
-/// t >= 0 the first offset whose timestamp is >= t (offset -1 when none). -3
-/// (MAX_TIMESTAMP) and other negative timestamps get INVALID_REQUEST: the log keeps no
-/// per-partition max-timestamp offset yet.
+/// -3 (MAX_TIMESTAMP) the offset and timestamp of the record with the largest timestamp
+/// (offset -1, timestamp -1 for an empty partition), t >= 0 the first offset whose
+/// timestamp is >= t (offset -1 when none). Answers by timestamp only count records below
+/// the hw, as Kafka's. Other negative timestamps get INVALID_REQUEST.
 pub fn list_offsets(broker: Arc<Broker>, header: Header, mut body: Bytes) -> HandlerFuture {
     Box::pin(async move {
         let req: ListOffsetsRequest = decode_body(&header, &mut body)?;
@@ -55,6 +58,15 @@ pub fn list_offsets(broker: Arc<Broker>, header: Header, mut body: Bytes) -> Han
                         Some(l) => match p.timestamp {
                             EARLIEST => Ok((l.log_start_offset(), -1)),
                             LATEST => Ok((l.hw(), -1)),
+                            MAX_TIMESTAMP => match l.max_timestamp_offset() {
+                                Ok(found) => Ok(found
+                                    .filter(|&(offset, _)| offset < l.hw())
+                                    .unwrap_or((-1, -1))),
+                                Err(e) => {
+                                    tracing::warn!("Kafka: ListOffsets MAX_TIMESTAMP: {e}");
+                                    Err(ResponseError::KafkaStorageError)
+                                }
+                            },
                             ts if ts >= 0 => Ok(l
                                 .offset_for_timestamp(ts)
                                 .filter(|&(offset, _)| offset < l.hw())

@@ -8,6 +8,7 @@
 //! - One file per API family: [`api_versions`], [`metadata`] (Metadata, DescribeCluster),
 //!   [`topics`] (CreateTopics, DeleteTopics), [`coordinator`] (FindCoordinator),
 //!   [`produce`], [`fetch`], [`list_offsets`], [`producer_id`] (InitProducerId),
+//!   [`describe_configs`],
 //!   [`group_api`] (JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
 //!   ListGroups, DescribeGroups) over the pure state machine in [`group`].
 //! - [`producer_state`]: idempotent-producer de-duplication per partition.
@@ -23,6 +24,7 @@
 pub mod api_versions;
 pub mod conn;
 pub mod coordinator;
+pub mod describe_configs;
 pub mod fetch;
 pub mod group;
 pub mod group_api;
@@ -114,7 +116,8 @@ impl Broker {
     }
 
     /// The partition log settings from `kafka-flush`, `log.segment.bytes`,
-    /// `log.retention.ms` and `log.retention.bytes`.
+    /// `log.retention.ms`, `log.retention.bytes`, `message.max.bytes` and
+    /// `log.message.timestamp.type`.
     pub fn log_config(&self) -> LogConfig {
         let config = self.shared.config();
         let flush = match config.get("kafka-flush") {
@@ -126,6 +129,9 @@ impl Broker {
             segment_bytes: u64::try_from(config.get_i64("log.segment.bytes")).unwrap_or(1 << 26),
             retention_ms: config.get_i64("log.retention.ms"),
             retention_bytes: config.get_i64("log.retention.bytes"),
+            max_message_bytes: usize::try_from(config.get_i64("message.max.bytes"))
+                .unwrap_or(1_048_588),
+            log_append_time: config.get("log.message.timestamp.type") == "LogAppendTime",
             flush,
             ..LogConfig::default()
         }

@@ -10,12 +10,19 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::ResponseError;
 use rill_protocol::kafka::{decode_body, Header, KafkaError};
+use rill_storage::log::batch::{HEADER_LEN, LOG_OVERHEAD};
 use rill_storage::log::partition::Partition;
-use rill_storage::log::{AppendError, Batches};
+use rill_storage::log::{AppendError, Batch, Batches};
 use std::sync::Arc;
 
 /// The leader epoch stamped into stored batches; a single node never changes leader.
 pub const LEADER_EPOCH: i32 = 0;
+
+/// Where every record format keeps its magic byte (after baseOffset, size and the
+/// leader epoch or v0/v1 CRC).
+const MAGIC_AT: usize = 16;
+/// Attribute bit 5: a control batch (transaction markers), written by the broker only.
+const CONTROL_BATCH: i16 = 1 << 5;
 
 /// What one partition's append produced.
 struct Appended {
@@ -23,6 +30,8 @@ struct Appended {
     error_code: i16,
     base_offset: i64,
     log_start_offset: i64,
+    /// The broker's timestamp under LogAppendTime, else -1.
+    log_append_time_ms: i64,
 }
 
 impl Appended {
@@ -31,6 +40,7 @@ impl Appended {
             error_code: error.code(),
             base_offset: -1,
             log_start_offset: -1,
+            log_append_time_ms: -1,
         }
     }
 }
@@ -39,12 +49,17 @@ impl Appended {
 /// Produce v3-9 transactional_id, acks, timeout_ms,
 ///   topic_data [name, partition_data [index, records]]
 ///   -> responses [name, partition_responses [index, error_code, base_offset,
-///      log_append_time_ms -1, log_start_offset]]
+///      log_append_time_ms (-1 unless LogAppendTime), log_start_offset]]
 /// ```
 /// v0-2 are advertised for librdkafka's feature probe (trap T3) but refused: like Kafka 4,
 /// which cannot parse them either, the connection is closed. acks=0 gets no response
 /// (trap T7); on a single node acks=1 and acks=all both answer after the local append (and
 /// its fsync with `kafka-flush always`). Unknown topics are auto-created as Metadata does.
+/// Each partition's records are checked as Kafka does, each failure answered in that
+/// partition alone, nothing of it stored: no whole batch, magic != 2, more than one batch,
+/// a non-zero baseOffset or a control batch -> INVALID_RECORD; a bad size field or CRC ->
+/// CORRUPT_MESSAGE; over `message.max.bytes` -> MESSAGE_TOO_LARGE; bad record counts ->
+/// INVALID_RECORD.
 pub fn produce(broker: Arc<Broker>, header: Header, mut body: Bytes) -> HandlerFuture {
     Box::pin(async move {
         if header.api_version < 3 {
@@ -87,7 +102,7 @@ pub fn produce(broker: Arc<Broker>, header: Header, mut body: Bytes) -> HandlerF
                         .with_index(p.index)
                         .with_error_code(a.error_code)
                         .with_base_offset(a.base_offset)
-                        .with_log_append_time_ms(-1)
+                        .with_log_append_time_ms(a.log_append_time_ms)
                         .with_log_start_offset(a.log_start_offset),
                 );
             }
@@ -130,7 +145,14 @@ fn append(log: &PartitionLog, records: Option<&Bytes>, now: i64) -> Appended {
     let Some(records) = records else {
         return Appended::error(ResponseError::InvalidRecord);
     };
-    let mut buf = records.to_vec();
+    let len = match check_records(records) {
+        Ok(len) => len,
+        Err((error, why)) => {
+            tracing::debug!("Kafka: produce refused: {why}");
+            return Appended::error(error);
+        }
+    };
+    let mut buf = records[..len].to_vec();
     // Idempotence fields come from the batch headers; a request carries one batch per
     // partition from idempotent clients, so the first and last batch span its sequences.
     let mut producer = None;
@@ -156,15 +178,18 @@ fn append(log: &PartitionLog, records: Option<&Bytes>, now: i64) -> Appended {
             match state.producers.check(pid, epoch, first, last) {
                 SeqCheck::Append => {}
                 SeqCheck::Duplicate(base_offset) => {
+                    // The original append time is not kept; -1 as for CreateTime.
                     return Appended {
                         error_code: 0,
                         base_offset,
                         log_start_offset: partition.log_start_offset(),
-                    }
+                        log_append_time_ms: -1,
+                    };
                 }
                 SeqCheck::Reject(e) => return Appended::error(e),
             }
         }
+        let log_append_time = partition.config().log_append_time;
         let result = append_locked(partition, &mut buf, now);
         if let (Ok(info), Some((pid, epoch, first, last))) = (&result, producer) {
             if pid >= 0 {
@@ -173,18 +198,23 @@ fn append(log: &PartitionLog, records: Option<&Bytes>, now: i64) -> Appended {
                     .record(pid, epoch, first, last, info.base_offset);
             }
         }
-        result
+        (result, log_append_time)
     };
     match result {
-        Ok(info) => {
+        (Ok(info), log_append_time) => {
             log.appended.notify_waiters();
             Appended {
                 error_code: 0,
                 base_offset: info.base_offset,
                 log_start_offset: info.log_start_offset,
+                log_append_time_ms: if log_append_time {
+                    info.max_timestamp
+                } else {
+                    -1
+                },
             }
         }
-        Err(e) => {
+        (Err(e), _) => {
             tracing::debug!("Kafka: produce refused: {e}");
             Appended::error(match e {
                 AppendError::Corrupt { .. } => ResponseError::CorruptMessage,
@@ -194,6 +224,67 @@ fn append(log: &PartitionLog, records: Option<&Bytes>, now: i64) -> Appended {
             })
         }
     }
+}
+
+/// Kafka's `ByteBufferLogInputStream.nextBatchSize` at `pos`: the size and magic of the
+/// batch there, None when the bytes left cannot hold it whole (a partial batch), Err for
+/// a size or magic no batch can have.
+fn probe_batch(records: &[u8], pos: usize) -> Result<Option<(usize, i8)>, String> {
+    let rest = records.get(pos..).unwrap_or_default();
+    if rest.len() < LOG_OVERHEAD {
+        return Ok(None);
+    }
+    let size = i32::from_be_bytes([rest[8], rest[9], rest[10], rest[11]]);
+    // A v0 message (14 bytes of overhead) is the smallest thing with this framing.
+    if size < 14 {
+        return Err(format!(
+            "record size {size} is below the minimum overhead 14"
+        ));
+    }
+    if rest.len() <= MAGIC_AT {
+        return Ok(None);
+    }
+    let magic = rest[MAGIC_AT] as i8;
+    if !(0..=2).contains(&magic) {
+        return Err(format!("invalid magic {magic}"));
+    }
+    let size = size as usize + LOG_OVERHEAD;
+    Ok((rest.len() >= size).then_some((size, magic)))
+}
+
+/// Kafka's checks on a client's records before the append (`ProduceRequest.validateRecords`
+/// and the client-origin rules of `analyzeAndValidateRecords`/`LogValidator`): exactly one
+/// whole batch, magic 2, baseOffset 0, no control batch. Returns the batch's length; a
+/// partial batch after it is dropped, as Kafka's `trimInvalidBytes` does. CRC, counts and
+/// size are the log's checks ([`Partition::append`]).
+fn check_records(records: &[u8]) -> Result<usize, (ResponseError, String)> {
+    let corrupt = |why: String| (ResponseError::CorruptMessage, why);
+    let invalid = |why: &str| (ResponseError::InvalidRecord, why.to_string());
+    let Some((size, magic)) = probe_batch(records, 0).map_err(corrupt)? else {
+        return Err(invalid(
+            "produce v3+ must carry at least one whole record batch",
+        ));
+    };
+    if magic != 2 {
+        return Err(invalid(
+            "produce v3+ may carry record batches with magic 2 only",
+        ));
+    }
+    if probe_batch(records, size).map_err(corrupt)?.is_some() {
+        return Err(invalid(
+            "produce v3+ may carry exactly one record batch per partition",
+        ));
+    }
+    if size >= HEADER_LEN {
+        let batch = Batch::new(&records[..size]).map_err(|e| corrupt(e.to_string()))?;
+        if batch.base_offset() != 0 {
+            return Err(invalid("a client batch's baseOffset must be 0"));
+        }
+        if batch.attributes() & CONTROL_BATCH != 0 {
+            return Err(invalid("clients may not write control batches"));
+        }
+    }
+    Ok(size)
 }
 
 /// Appends and, a single node being its own ISR, advances the hw to the leo at once.
@@ -206,4 +297,55 @@ pub(crate) fn append_locked(
     let leo = partition.leo();
     partition.set_hw(leo);
     Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rill_storage::log::batch::{encode_batch, NewRecord};
+
+    fn batch() -> Vec<u8> {
+        encode_batch(&[NewRecord {
+            timestamp: 1,
+            key: None,
+            value: Some(b"v"),
+        }])
+    }
+
+    fn code(records: &[u8]) -> Result<usize, i16> {
+        check_records(records).map_err(|(e, _)| e.code())
+    }
+
+    #[test]
+    fn kafka_record_checks() {
+        let b = batch();
+        assert_eq!(code(&b), Ok(b.len()));
+        // A partial second batch is trimmed; a whole one is refused.
+        let mut two = b.clone();
+        two.extend_from_slice(&b[..30]);
+        assert_eq!(code(&two), Ok(b.len()));
+        two.truncate(b.len());
+        two.extend_from_slice(&b);
+        assert_eq!(code(&two), Err(87));
+        // Truncated or empty: no whole batch.
+        assert_eq!(code(&b[..b.len() - 1]), Err(87));
+        assert_eq!(code(&[]), Err(87));
+        // Magic 0/1 (a legacy message set) and impossible magics.
+        let mut m = b.clone();
+        m[16] = 1;
+        assert_eq!(code(&m), Err(87));
+        m[16] = 3;
+        assert_eq!(code(&m), Err(2));
+        // A size below any format's overhead.
+        let mut tiny = b.clone();
+        tiny[8..12].copy_from_slice(&13i32.to_be_bytes());
+        assert_eq!(code(&tiny), Err(2));
+        // Client batches start at offset 0 and are never control batches.
+        let mut off = b.clone();
+        off[7] = 5;
+        assert_eq!(code(&off), Err(87));
+        let mut control = b.clone();
+        control[22] |= 0x20;
+        assert_eq!(code(&control), Err(87));
+    }
 }

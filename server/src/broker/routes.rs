@@ -6,8 +6,8 @@
 //! feature probes (trap T3).
 
 use super::{
-    api_versions, coordinator, fetch, group_api, list_offsets, metadata, produce, producer_id,
-    topics, Broker,
+    api_versions, coordinator, describe_configs, fetch, group_api, list_offsets, metadata, produce,
+    producer_id, topics, Broker,
 };
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
@@ -56,6 +56,13 @@ pub static ROUTES: &[Route] = &[
     route(ApiKey::DeleteTopics, 1, 6, topics::delete_topics),
     route(ApiKey::DescribeCluster, 0, 1, metadata::describe_cluster),
     route(ApiKey::InitProducerId, 0, 4, producer_id::init_producer_id),
+    // Admin only; kafka-protocol decodes no v0 (KAFKA.md 1.1: librdkafka sends v1).
+    route(
+        ApiKey::DescribeConfigs,
+        1,
+        4,
+        describe_configs::describe_configs,
+    ),
     // Classic group protocol. OffsetCommit starts at 2: kafka-protocol decodes no v0-1
     // (Kafka 4 dropped them too, KIP-896); librdkafka's BalancedConsumer probe {1,2}
     // overlaps it.

@@ -195,6 +195,24 @@ pub fn set_partition_leader_epoch(batch: &mut [u8], epoch: i32) {
     batch[12..16].copy_from_slice(&epoch.to_be_bytes());
 }
 
+/// Recomputes the CRC-32C (bytes 17..21) over attributes..end, after a broker rewrite of
+/// CRC-covered fields (LogAppendTime) or a test's deliberate edit. `batch` must be one
+/// whole batch of at least [`HEADER_LEN`] bytes.
+pub fn update_crc(batch: &mut [u8]) {
+    let crc = crc32c::crc32c(&batch[21..]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// Kafka's LogAppendTime: sets attribute bit 3 and maxTimestamp to the broker's `now_ms`
+/// (the timestamp of every record in the batch from then on) and recomputes the CRC,
+/// which covers both. `batch` must be one whole, validated batch.
+pub fn set_log_append_time(batch: &mut [u8], now_ms: i64) {
+    let attributes = i16::from_be_bytes([batch[21], batch[22]]) | TIMESTAMP_TYPE_LOG_APPEND;
+    batch[21..23].copy_from_slice(&attributes.to_be_bytes());
+    batch[35..43].copy_from_slice(&now_ms.to_be_bytes());
+    update_crc(batch);
+}
+
 /// Splits concatenated batches by their declared lengths. Yields `(position, batch)`; a
 /// tail shorter than its declared size, or with an impossible length, is yielded once as an
 /// error and ends the iteration. Batches are not validated.

@@ -48,6 +48,9 @@ pub struct LogConfig {
     /// `max.message.bytes`, the largest batch accepted, 1048588.
     pub max_message_bytes: usize,
     pub flush: FlushPolicy,
+    /// `message.timestamp.type=LogAppendTime`: appends stamp the broker's time into each
+    /// batch (false: CreateTime, the producer's timestamps are kept).
+    pub log_append_time: bool,
 }
 
 impl Default for LogConfig {
@@ -60,6 +63,7 @@ impl Default for LogConfig {
             retention_bytes: -1,
             max_message_bytes: 1_048_588,
             flush: FlushPolicy::EveryMs(1000),
+            log_append_time: false,
         }
     }
 }

@@ -11,7 +11,9 @@
 //! Kafka keeps the first three per log dir; one file each per partition keeps a partition
 //! self-contained. Checkpoints are written to `<name>.tmp`, synced and renamed.
 
-use super::batch::{set_base_offset, set_partition_leader_epoch, BatchError, Batches};
+use super::batch::{
+    set_base_offset, set_log_append_time, set_partition_leader_epoch, BatchError, Batches,
+};
 use super::segment::Segment;
 use super::{
     AppendError, AppendInfo, FlushPolicy, LogConfig, ReadError, ReadResult, RecoveryReport,
@@ -161,7 +163,8 @@ impl Partition {
     }
 
     /// Validates every batch of `batches` (a Produce request's records), assigns offsets
-    /// from the leo (bytes 0..8) and stamps `leader_epoch` (bytes 12..16) in place, rolls the
+    /// from the leo (bytes 0..8) and stamps `leader_epoch` (bytes 12..16) in place (and,
+    /// with `log_append_time`, `now_ms` as each batch's timestamp), rolls the
     /// active segment if due, writes, and advances the leo. Nothing is stored on a
     /// validation error. Check order follows Kafka's `analyzeAndValidateRecords`: size, then
     /// `ensureValid`.
@@ -201,6 +204,10 @@ impl Partition {
             let batch = &mut batches[position..position + size];
             set_base_offset(batch, next);
             set_partition_leader_epoch(batch, leader_epoch);
+            if self.config.log_append_time {
+                set_log_append_time(batch, now_ms);
+                max_timestamp = now_ms;
+            }
             next += delta + 1;
         }
         let last_offset = next - 1;
@@ -486,6 +493,25 @@ impl Partition {
             text.push_str(&format!("{epoch} {start}\n"));
         }
         write_checkpoint(&self.dir.join(LEADER_EPOCH), &text)
+    }
+
+    /// ListOffsets MAX_TIMESTAMP (-3): the record with the largest timestamp in the
+    /// partition, as (offset, timestamp); the earliest such record on ties, as Kafka's
+    /// `maxBy` over segments picks the first. `None` when the log holds no timestamp
+    /// (Kafka then answers offset -1, timestamp -1).
+    pub fn max_timestamp_offset(&self) -> Result<Option<(i64, i64)>, Error> {
+        let mut best: Option<&Segment> = None;
+        for seg in &self.segments {
+            if seg.max_timestamp() >= 0
+                && best.is_none_or(|b| seg.max_timestamp() > b.max_timestamp())
+            {
+                best = Some(seg);
+            }
+        }
+        match best {
+            Some(seg) => seg.max_timestamp_record(),
+            None => Ok(None),
+        }
     }
 }
 

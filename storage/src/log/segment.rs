@@ -396,6 +396,35 @@ impl Segment {
             reason,
         }
     }
+
+    /// The record holding this segment's largest timestamp, as (offset, timestamp): the
+    /// first record stamped with it in the first batch whose maxTimestamp it is (Kafka's
+    /// `batch.offsetOfMaxTimestamp()`, KAFKA-16310). A compressed batch's records are not
+    /// decoded here, so its last offset stands in, as Kafka reported before 3.7.1. `None`
+    /// when no batch carries a timestamp.
+    pub fn max_timestamp_record(&self) -> Result<Option<(i64, i64)>, Error> {
+        if self.max_timestamp < 0 {
+            return Ok(None);
+        }
+        let (_, from) = self.offset_index.lookup(self.offset_of_max_timestamp);
+        let mut pos = u64::from(from);
+        let mut buf = Vec::new();
+        while let Some(h) = self.header_at(pos)? {
+            if h.max_timestamp == self.max_timestamp {
+                buf.resize(h.size as usize, 0);
+                self.log.read_exact_at(&mut buf, pos)?;
+                let batch = Batch::new(&buf).map_err(|e| self.corrupt(pos, e.to_string()))?;
+                let found = batch.record_timestamps().and_then(|mut records| {
+                    records.find_map(|(delta, t)| {
+                        (t == h.max_timestamp).then_some(h.base_offset + i64::from(delta))
+                    })
+                });
+                return Ok(Some((found.unwrap_or(h.last_offset), h.max_timestamp)));
+            }
+            pos += h.size;
+        }
+        Ok(None)
+    }
 }
 
 #[cfg(test)]
