@@ -59,8 +59,9 @@ pub fn decode_frame(buf: &mut BytesMut, limit: usize) -> Result<Option<Bytes>, K
         return Err(KafkaError::FrameTooLarge { size, limit });
     }
     if buf.len() < 4 + size {
-        // Reserve only what this (bounded) frame still needs.
-        buf.reserve(4 + size - buf.len());
+        // Room for what this frame still needs, 1 MiB at a time: a peer that announces
+        // 100 MiB and sends nothing more holds 1 MiB, not 100.
+        buf.reserve((4 + size - buf.len()).min(1 << 20));
         return Ok(None);
     }
     buf.advance(4);
