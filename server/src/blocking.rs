@@ -54,7 +54,7 @@ impl TopicWait {
     /// the re-run command answers the error).
     fn ready(&self) -> bool {
         let state = self.log.state.lock();
-        state.log.as_ref().map_or(true, |l| l.hw() > self.offset)
+        state.log.as_ref().is_none_or(|l| l.hw() > self.offset)
     }
 }
 
@@ -300,7 +300,10 @@ pub fn block_topic(ctx: &mut Ctx, b: BlockedOn, topic: TopicWait) -> CmdResult {
     if ctx.client.in_exec {
         return Ok(b.timeout_reply);
     }
-    ctx.state.blocking.pending_topic.insert(ctx.client.id, topic);
+    ctx.state
+        .blocking
+        .pending_topic
+        .insert(ctx.client.id, topic);
     block(ctx, b)
 }
 
@@ -576,13 +579,12 @@ mod tests {
             let mut st = log.state.lock();
             let p = st.log.as_mut().expect("open");
             let v = Bytes::from_static(b"v");
-            let mut batch = rill_storage::log::batch::encode_batch(&[
-                rill_storage::log::batch::NewRecord {
+            let mut batch =
+                rill_storage::log::batch::encode_batch(&[rill_storage::log::batch::NewRecord {
                     timestamp: 0,
                     key: None,
                     value: Some(&v),
-                },
-            ]);
+                }]);
             crate::broker::produce::append_locked(p, &mut batch, 0).expect("append");
         }
         assert!(wait.ready());

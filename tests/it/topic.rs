@@ -236,7 +236,10 @@ fn wait_blocked(c: &mut redis::Connection, n: i64) {
 /// its CLIENT ID is returned) before this returns.
 fn spawn_tfetch(s: &TestServer, args: &[&str]) -> (i64, JoinHandle<redis::RedisResult<Value>>) {
     let mut c = s.conn();
-    let id: i64 = redis::cmd("CLIENT").arg("ID").query(&mut c).expect("CLIENT ID");
+    let id: i64 = redis::cmd("CLIENT")
+        .arg("ID")
+        .query(&mut c)
+        .expect("CLIENT ID");
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let t = std::thread::spawn(move || redis::cmd("TFETCH").arg(args).query::<Value>(&mut c));
     (id, t)

@@ -713,7 +713,10 @@ mod tests {
             })
         );
         // The last of a repeated option wins.
-        assert_eq!(opts(&["BLOCK", "5", "BLOCK", "250"]).map(|o| o.block_ms), Ok(Some(250)));
+        assert_eq!(
+            opts(&["BLOCK", "5", "BLOCK", "250"]).map(|o| o.block_ms),
+            Ok(Some(250))
+        );
         let neg = Err(CmdError::err("timeout is negative"));
         assert_eq!(opts(&["BLOCK", "-1"]), neg);
         let bad = Err(CmdError::err("timeout is not an integer or out of range"));
@@ -764,7 +767,9 @@ mod tests {
         assert_eq!(b.deadline_ms, Some(t.now_ms + 100));
         assert_eq!(
             b.retry_argv,
-            Some(args(&["TFETCH", "t", "0", "2", "COUNT", "5", "BLOCK", "100"]))
+            Some(args(&[
+                "TFETCH", "t", "0", "2", "COUNT", "5", "BLOCK", "100"
+            ]))
         );
         // BLOCK 0 waits forever; an offset past the hw is still an error.
         t.run(&["TFETCH", "t", "0", "2", "BLOCK", "0"]);
