@@ -10,7 +10,13 @@
 //! readers. A woken client re-runs its command; if the data is gone it blocks again in
 //! its old place. Any write path (push, RENAME, MOVE, RESTORE, SWAPDB, ...) is covered, as
 //! the check looks at the keyspace itself, and the normal path costs one `is_empty`.
+//!
+//! TFETCH BLOCK waits on a topic partition instead ([`BlockKind::Topic`], no keys): its
+//! records arrive from Kafka Produce on other tasks, outside any keyspace batch, so
+//! [`wait`] also awaits the partition's `appended` Notify (registered before the hw is
+//! re-checked, so an append in between is not lost) and re-runs the command when it fires.
 
+use crate::broker::registry::PartitionLog;
 use crate::client::{ClientHandle, ClientState};
 use crate::cmd::{CmdError, CmdResult, Ctx};
 use crate::db::stream::StreamId;
@@ -31,6 +37,25 @@ pub enum BlockKind {
     List,
     Zset,
     Stream,
+    /// TFETCH BLOCK: a topic partition's hw passing an offset ([`TopicWait`]).
+    Topic,
+}
+
+/// What a TFETCH BLOCK waits for: a record at or after `offset` in `log`.
+#[derive(Clone)]
+pub struct TopicWait {
+    pub log: Arc<PartitionLog>,
+    /// Ready once the hw is above this offset.
+    pub offset: i64,
+}
+
+impl TopicWait {
+    /// A record at or after `offset` is readable, or the log is gone (deleted or closed:
+    /// the re-run command answers the error).
+    fn ready(&self) -> bool {
+        let state = self.log.state.lock();
+        state.log.as_ref().is_none_or(|l| l.hw() > self.offset)
+    }
 }
 
 /// Set in `ClientState::blocked` by a handler that must wait.
@@ -84,6 +109,8 @@ struct Waiter {
     unblock: Option<Unblock>,
     /// Blocked with a timeout (Redis keeps these in its timeout table).
     timed: bool,
+    /// TFETCH BLOCK's partition.
+    topic: Option<TopicWait>,
 }
 
 /// The blocked clients, by client id and by (db, key) in arrival order.
@@ -91,6 +118,9 @@ struct Waiter {
 pub struct Registry {
     keys: HashMap<(usize, Bytes), VecDeque<u64>>,
     waiters: HashMap<u64, Waiter>,
+    /// Set by [`block_topic`] during the handler, taken by [`Registry::register`] right
+    /// after it in the same batch (BlockedOn stays a plain description of keys).
+    pending_topic: HashMap<u64, TopicWait>,
 }
 
 impl Registry {
@@ -116,12 +146,14 @@ impl Registry {
     /// place in the queues.
     pub fn register(&mut self, handle: &Arc<ClientHandle>, db: usize, b: &BlockedOn) {
         let id = handle.id;
+        let topic = self.pending_topic.remove(&id);
         if let Some(w) = self.waiters.get_mut(&id) {
             if w.db == db && w.keys == b.keys {
                 w.woken = false;
                 w.timed = b.deadline_ms.is_some();
                 w.kind = b.kind;
                 w.stream_ids = b.stream_ids.clone();
+                w.topic = topic;
                 return;
             }
             self.remove(id);
@@ -147,12 +179,19 @@ impl Registry {
                 woken: false,
                 unblock: None,
                 timed: b.deadline_ms.is_some(),
+                topic,
             },
         );
     }
 
+    /// The partition a parked TFETCH BLOCK waits on.
+    pub fn topic_wait(&self, id: u64) -> Option<TopicWait> {
+        self.waiters.get(&id).and_then(|w| w.topic.clone())
+    }
+
     /// Unparks a client; returns its CLIENT UNBLOCK mode if one was requested.
     pub fn remove(&mut self, id: u64) -> Option<Unblock> {
+        self.pending_topic.remove(&id);
         let w = self.waiters.remove(&id)?;
         for k in &w.keys {
             let slot = (w.db, k.clone());
@@ -185,7 +224,7 @@ impl Registry {
 
     /// Wakes the waiters whose keys are ready (Redis's handleClientsBlockedOnKeys).
     pub fn wake_ready(&mut self, store: &mut Store) {
-        let Registry { keys, waiters } = self;
+        let Registry { keys, waiters, .. } = self;
         for ((db, key), queue) in keys.iter() {
             let Some(d) = store.dbs.get_mut(*db) else {
                 continue;
@@ -255,6 +294,30 @@ pub fn block(ctx: &mut Ctx, b: BlockedOn) -> CmdResult {
     Ok(Reply::Null)
 }
 
+/// [`block`] for TFETCH BLOCK: `b.kind` is [`BlockKind::Topic`] with no keys, and the
+/// client is woken by `topic`'s appends (see [`wait`]) rather than by the keyspace.
+pub fn block_topic(ctx: &mut Ctx, b: BlockedOn, topic: TopicWait) -> CmdResult {
+    if ctx.client.in_exec {
+        return Ok(b.timeout_reply);
+    }
+    ctx.state
+        .blocking
+        .pending_topic
+        .insert(ctx.client.id, topic);
+    block(ctx, b)
+}
+
+/// getTimeoutFromObjectOrReply in milliseconds (XREAD BLOCK, TFETCH BLOCK): the
+/// timeout, checked but not yet a deadline.
+pub fn timeout_ms(arg: &[u8]) -> Result<i64, CmdError> {
+    let t = rill_protocol::fmt::parse_i64(arg)
+        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if t < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    Ok(t)
+}
+
 /// getTimeoutFromObjectOrReply in seconds (decimals allowed): the deadline in unix ms,
 /// `None` for 0 (forever).
 pub fn timeout_secs(arg: &[u8], now_ms: i64) -> Result<Option<i64>, CmdError> {
@@ -299,15 +362,32 @@ pub enum Wait {
 
 /// Waits, without the keyspace lock, until the parked client is woken, times out, is
 /// unblocked or goes away. Bytes the client sends meanwhile stay in `rbuf` (Redis keeps
-/// reading a blocked client's query buffer too), so a disconnect is noticed.
+/// reading a blocked client's query buffer too), so a disconnect is noticed. A
+/// [`BlockKind::Topic`] waiter is also woken by an append to its partition, from either
+/// face.
 pub async fn wait(
     shared: &Shared,
     stream: &mut TcpStream,
     rbuf: &mut BytesMut,
     client: &ClientState,
+    kind: BlockKind,
     deadline_ms: Option<i64>,
 ) -> Wait {
     let handle = client.handle.clone();
+    let topic = if kind == BlockKind::Topic {
+        shared.state.lock().blocking.topic_wait(client.id)
+    } else {
+        None
+    };
+    // Enabled before the hw is re-checked: notify_waiters only wakes registered futures,
+    // and an append between the handler's read and this point must not be missed.
+    let mut appended = topic.as_ref().map(|t| Box::pin(t.log.appended.notified()));
+    if let (Some(t), Some(n)) = (&topic, appended.as_mut()) {
+        n.as_mut().enable();
+        if t.ready() {
+            return Wait::Woken;
+        }
+    }
     loop {
         if handle.killed.load(Ordering::Relaxed) {
             return Wait::Gone;
@@ -337,6 +417,12 @@ pub async fn wait(
                 };
             }
             _ = sleep => return Wait::Timeout,
+            _ = async {
+                match appended.as_mut() {
+                    Some(n) => n.as_mut().await,
+                    None => std::future::pending().await,
+                }
+            } => return Wait::Woken,
             _ = handle.kill.notified() => return Wait::Gone,
             r = stream.read_buf(rbuf) => match r {
                 Ok(0) | Err(_) => return Wait::Gone,
@@ -459,5 +545,56 @@ mod tests {
         assert!(!r.keys.contains_key(&(0, Bytes::from("b"))));
         assert!(!r.unblock(ids[0], Unblock::Timeout), "not blocked");
         assert_eq!(r.len(), 1);
+    }
+
+    #[test]
+    fn topic_waiters_have_no_keys_and_follow_their_partition() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut topics = crate::broker::registry::Registry::default();
+        topics
+            .load(&dir.path().join("topics"), Default::default())
+            .expect("load");
+        let log = topics.create("t", 1).expect("create").logs[0].clone();
+        let shared = Shared::new(crate::config::Config::default());
+        let addr = "127.0.0.1:1".parse().unwrap();
+        let handle = ClientState::new(&shared, addr, addr).handle;
+        let mut r = Registry::default();
+        // Parked on a list first (a BLPOP earlier in the batch), then on the topic.
+        r.register(&handle, 0, &on(&["q"]));
+        let wait = TopicWait {
+            log: log.clone(),
+            offset: 0,
+        };
+        r.pending_topic.insert(handle.id, wait.clone());
+        let mut b = on(&[]);
+        b.kind = BlockKind::Topic;
+        r.register(&handle, 0, &b);
+        assert!(r.pending_topic.is_empty());
+        assert!(r.keys.is_empty(), "no keyspace queue for a topic waiter");
+        assert_eq!(r.topic_wait(handle.id).map(|t| t.offset), Some(0));
+        assert_eq!(r.len(), 1);
+        // Ready once a record is appended, and once the log is gone.
+        assert!(!wait.ready());
+        {
+            let mut st = log.state.lock();
+            let p = st.log.as_mut().expect("open");
+            let v = Bytes::from_static(b"v");
+            let mut batch =
+                rill_storage::log::batch::encode_batch(&[rill_storage::log::batch::NewRecord {
+                    timestamp: 0,
+                    key: None,
+                    value: Some(&v),
+                }]);
+            crate::broker::produce::append_locked(p, &mut batch, 0).expect("append");
+        }
+        assert!(wait.ready());
+        let later = TopicWait { log, offset: 1 };
+        assert!(!later.ready());
+        topics.delete("t");
+        assert!(later.ready(), "a deleted partition ends the wait");
+        // Leaving (served, timed out, disconnected) drops everything about the client.
+        r.pending_topic.insert(handle.id, later);
+        assert_eq!(r.remove(handle.id), None);
+        assert!(r.pending_topic.is_empty() && r.is_empty());
     }
 }

@@ -414,7 +414,7 @@ async fn run_blocked(
             stream.write_all(wbuf).await?;
             wbuf.clear();
         }
-        let outcome = crate::blocking::wait(shared, stream, rbuf, client, deadline).await;
+        let outcome = crate::blocking::wait(shared, stream, rbuf, client, b.kind, deadline).await;
         let blocked = match outcome {
             Wait::Gone => break true,
             Wait::Woken => {

@@ -178,6 +178,8 @@ impl Registry {
         for log in &topic.logs {
             // Dropped, not closed: the files go anyway.
             log.state.lock().log = None;
+            // Waiters (a long-polling Fetch, a TFETCH BLOCK) re-read and see it gone.
+            log.appended.notify_waiters();
         }
         if let Some(root) = &self.root {
             for p in 0..topic.partitions {

@@ -7,8 +7,8 @@
 //!
 //! Records are not propagated to the AOF or replicas: the log is its own persistence.
 //! TCOMMIT is: its offsets are keyspace data, persisted with the keys (see [`tcommit`]).
-//! Not yet: TFETCH BLOCK (a blocked client would wait on the partition's append Notify,
-//! which conn.rs's key-based blocking does not know).
+//! TFETCH BLOCK parks the client as XREAD BLOCK does (crate::blocking, BlockKind::Topic),
+//! woken by the partition's append Notify, so a Kafka Produce wakes it as TPRODUCE does.
 
 use super::*;
 use crate::broker::registry::{valid_topic_name, PartitionLog};
@@ -201,13 +201,18 @@ fn tproduce(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 /// Options of TFETCH.
+#[derive(Debug, PartialEq)]
 struct FetchOpts {
     count: usize,
+    /// BLOCK's timeout in ms (0 = forever); None without BLOCK.
+    block_ms: Option<i64>,
 }
 
+/// `[COUNT n] [BLOCK ms]`, in any order, the last of a repeated option winning (as XREAD).
 fn fetch_opts(args: &[Bytes]) -> Result<FetchOpts, CmdError> {
     let mut opts = FetchOpts {
         count: DEFAULT_COUNT,
+        block_ms: None,
     };
     let mut i = 0;
     while i < args.len() {
@@ -218,8 +223,7 @@ fn fetch_opts(args: &[Bytes]) -> Result<FetchOpts, CmdError> {
             let n = positive_arg(v, "COUNT must be positive")?;
             opts.count = usize::try_from(n).unwrap_or(usize::MAX).max(1);
         } else if eq_ic(&args[i], "block") {
-            int_arg(v)?;
-            return Err(CmdError::err("TFETCH BLOCK is not supported yet"));
+            opts.block_ms = Some(crate::blocking::timeout_ms(v)?);
         } else {
             return Err(CmdError::Syntax);
         }
@@ -228,30 +232,79 @@ fn fetch_opts(args: &[Bytes]) -> Result<FetchOpts, CmdError> {
     Ok(opts)
 }
 
+/// TFETCH's offset argument: an offset, or `$` for the high watermark (XREAD's `$`).
+fn fetch_offset(arg: &[u8]) -> Result<Option<i64>, CmdError> {
+    if arg == b"$" {
+        return Ok(None);
+    }
+    int_arg(arg).map(Some)
+}
+
 /// ```text
-/// TFETCH topic partition offset [COUNT n]
+/// TFETCH topic partition offset|$ [COUNT n] [BLOCK ms]
 /// ```
 /// Up to `n` (default 500) records from `offset` up to the high watermark, as an array of
 /// `[offset, key, value, timestamp]` entries (key and value bulk strings or nil, offset
 /// and timestamp integers). Kafka-compressed batches are decompressed; control records
 /// are skipped. An empty array at the hw; `-ERR offset out of range` outside
-/// [log_start_offset, hw].
+/// [log_start_offset, hw]. `$` stands for the hw.
+///
+/// With BLOCK and nothing to return, waits up to `ms` milliseconds (0 = forever) for a
+/// record produced over either face, then answers as above; a null array on timeout, as
+/// XREAD. Inside MULTI it does not wait. A `$` is re-run as the offset it stood for.
 fn tfetch(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let logs = topic_logs(ctx, &argv[1])?;
     let log = &logs[partition_arg(&argv[2], logs.len())?];
-    let offset = int_arg(&argv[3])?;
+    let from = fetch_offset(&argv[3])?;
     let opts = fetch_opts(&argv[4..])?;
+    let (out, offset, hw) = {
+        let state = log.state.lock();
+        let l = state.log.as_ref().ok_or_else(closed)?;
+        let (start, hw) = (l.log_start_offset(), l.hw());
+        let offset = from.unwrap_or(hw);
+        if offset < start || offset > hw {
+            return Err(CmdError::err(format!(
+                "offset out of range (log_start_offset {start}, hw {hw})"
+            )));
+        }
+        (read_records(l, offset, hw, opts.count)?, offset, hw)
+    };
+    let Some(ms) = opts.block_ms.filter(|_| out.is_empty()) else {
+        return Ok(Reply::Array(out));
+    };
+    let deadline_ms = crate::blocking::deadline(ms, ctx.now_ms)?;
+    let mut retry = argv.to_vec();
+    retry[3] = Bytes::from(offset.to_string());
+    crate::blocking::block_topic(
+        ctx,
+        crate::blocking::BlockedOn {
+            kind: crate::blocking::BlockKind::Topic,
+            keys: Vec::new(),
+            stream_ids: Vec::new(),
+            deadline_ms,
+            timeout_reply: Reply::NullArray,
+            retry_argv: Some(retry),
+            group: None,
+        },
+        // The hw, not `offset`: records up to the hw were all control records (or
+        // compacted away) when none was returned, and they must not wake it again.
+        crate::blocking::TopicWait {
+            log: log.clone(),
+            offset: hw,
+        },
+    )
+}
+
+/// Up to `count` records in [offset, hw), as TFETCH entries.
+fn read_records(
+    l: &rill_storage::log::Partition,
+    offset: i64,
+    hw: i64,
+    count: usize,
+) -> Result<Vec<Reply>, CmdError> {
     let mut out = Vec::new();
-    let state = log.state.lock();
-    let l = state.log.as_ref().ok_or_else(closed)?;
-    let (start, hw) = (l.log_start_offset(), l.hw());
-    if offset < start || offset > hw {
-        return Err(CmdError::err(format!(
-            "offset out of range (log_start_offset {start}, hw {hw})"
-        )));
-    }
     let mut pos = offset;
-    while pos < hw && out.len() < opts.count {
+    while pos < hw && out.len() < count {
         let read = match l.read(pos, READ_CHUNK, hw) {
             Ok(r) => r.records,
             Err(ReadError::OffsetOutOfRange { .. }) => break,
@@ -262,7 +315,7 @@ fn tfetch(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         }
         let mut buf = Bytes::from(read);
         let mut next = pos;
-        while !buf.is_empty() && out.len() < opts.count {
+        while !buf.is_empty() && out.len() < count {
             let set = RecordBatchDecoder::decode(&mut buf)
                 .map_err(|e| CmdError::err(format!("cannot decode a stored batch: {e}")))?;
             for r in set.records {
@@ -270,7 +323,7 @@ fn tfetch(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
                 if r.control || r.offset < offset || r.offset >= hw {
                     continue;
                 }
-                if out.len() >= opts.count {
+                if out.len() >= count {
                     break;
                 }
                 out.push(Reply::Array(vec![
@@ -288,7 +341,7 @@ fn tfetch(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         }
         pos = next;
     }
-    Ok(Reply::Array(out))
+    Ok(out)
 }
 
 /// ```text
@@ -507,14 +560,14 @@ pub static COMMANDS: &[CommandSpec] = &[
             "O(N) where N is the number of values",
         )
         .syntax("topic [PARTITION p] [KEY k] value [value ...]"),
-    CommandSpec::new("tfetch", -4, READONLY, tfetch)
+    CommandSpec::new("tfetch", -4, READONLY | BLOCKING, tfetch)
         .group("topic")
         .doc(
             "7.0.0",
-            "Read records of a topic partition from an offset",
+            "Read records of a topic partition from an offset, optionally waiting for new ones",
             "O(N) where N is the number of records returned",
         )
-        .syntax("topic partition offset [COUNT n]"),
+        .syntax("topic partition offset|$ [COUNT n] [BLOCK ms]"),
     CommandSpec::new("toffsets", 3, READONLY | FAST, toffsets)
         .group("topic")
         .doc(
@@ -667,13 +720,106 @@ mod tests {
             "-ERR syntax error\r\n"
         );
         assert_eq!(
-            t.resp(&["TFETCH", "t", "0", "0", "BLOCK", "10"]),
-            "-ERR TFETCH BLOCK is not supported yet\r\n"
+            t.resp(&["TFETCH", "t", "0", "0", "BLOCK", "-1"]),
+            "-ERR timeout is negative\r\n"
+        );
+        assert_eq!(
+            t.resp(&["TFETCH", "t", "0", "0", "BLOCK", "1.5"]),
+            "-ERR timeout is not an integer or out of range\r\n"
         );
         assert_eq!(
             t.resp(&["TOFFSETS", "t"]),
             "-ERR wrong number of arguments for 'toffsets' command\r\n"
         );
+    }
+
+    fn args(a: &[&str]) -> Vec<Bytes> {
+        a.iter().map(|s| Bytes::from(s.to_string())).collect()
+    }
+
+    #[test]
+    fn tfetch_options_parse_like_xread() {
+        let opts = |a: &[&str]| fetch_opts(&args(a));
+        assert_eq!(
+            opts(&[]),
+            Ok(FetchOpts {
+                count: DEFAULT_COUNT,
+                block_ms: None
+            })
+        );
+        assert_eq!(
+            opts(&["block", "0", "COUNT", "3"]),
+            Ok(FetchOpts {
+                count: 3,
+                block_ms: Some(0)
+            })
+        );
+        // The last of a repeated option wins.
+        assert_eq!(
+            opts(&["BLOCK", "5", "BLOCK", "250"]).map(|o| o.block_ms),
+            Ok(Some(250))
+        );
+        let neg = Err(CmdError::err("timeout is negative"));
+        assert_eq!(opts(&["BLOCK", "-1"]), neg);
+        let bad = Err(CmdError::err("timeout is not an integer or out of range"));
+        for t in ["1.5", "abc", "", "-0", "+5", " 1", "99999999999999999999"] {
+            assert_eq!(opts(&["BLOCK", t]), bad, "{t:?}");
+        }
+        assert_eq!(opts(&["BLOCK"]), Err(CmdError::Syntax));
+        assert_eq!(opts(&["BLOCK", "1", "COUNT"]), Err(CmdError::Syntax));
+        assert_eq!(opts(&["WAIT", "1"]), Err(CmdError::Syntax));
+        assert_eq!(fetch_offset(b"$"), Ok(None));
+        assert_eq!(fetch_offset(b"17"), Ok(Some(17)));
+        assert_eq!(fetch_offset(b"$$"), Err(CmdError::NotInteger));
+    }
+
+    #[test]
+    fn tfetch_block_answers_at_once_when_records_are_readable_or_in_multi() {
+        let (mut t, _b, _d) = setup();
+        t.run(&["TCREATE", "t", "PARTITIONS", "1"]);
+        t.run(&["TPRODUCE", "t", "a"]);
+        assert_eq!(
+            entries(t.run(&["TFETCH", "t", "0", "0", "BLOCK", "0"])),
+            [entry(0, None, "a")]
+        );
+        assert!(t.client.blocked.is_none());
+        // `$` without BLOCK: nothing after the hw yet.
+        assert_eq!(t.resp(&["TFETCH", "t", "0", "$"]), "*0\r\n");
+        // Inside MULTI, BLOCK does not wait: a null array, as XREAD.
+        t.run(&["MULTI"]);
+        t.run(&["TFETCH", "t", "0", "$", "BLOCK", "0"]);
+        t.run(&["TFETCH", "t", "0", "0", "BLOCK", "0"]);
+        let Reply::Array(r) = t.run(&["EXEC"]) else {
+            panic!("EXEC array")
+        };
+        assert_eq!(r[0], Reply::NullArray);
+        assert_eq!(entries(r[1].clone()), [entry(0, None, "a")]);
+        assert!(t.client.blocked.is_none());
+    }
+
+    #[test]
+    fn tfetch_block_parks_with_the_concrete_offset() {
+        let (mut t, _b, _d) = setup();
+        t.run(&["TCREATE", "t", "PARTITIONS", "1"]);
+        t.run(&["TPRODUCE", "t", "a", "b"]);
+        t.run(&["TFETCH", "t", "0", "$", "COUNT", "5", "BLOCK", "100"]);
+        let b = t.client.blocked.take().expect("blocked");
+        assert_eq!(b.kind, crate::blocking::BlockKind::Topic);
+        assert_eq!(b.timeout_reply, Reply::NullArray);
+        assert_eq!(b.deadline_ms, Some(t.now_ms + 100));
+        assert_eq!(
+            b.retry_argv,
+            Some(args(&[
+                "TFETCH", "t", "0", "2", "COUNT", "5", "BLOCK", "100"
+            ]))
+        );
+        // BLOCK 0 waits forever; an offset past the hw is still an error.
+        t.run(&["TFETCH", "t", "0", "2", "BLOCK", "0"]);
+        assert_eq!(t.client.blocked.take().map(|b| b.deadline_ms), Some(None));
+        assert!(t
+            .resp(&["TFETCH", "t", "0", "3", "BLOCK", "0"])
+            .starts_with("-ERR offset out of range"));
+        assert!(t.client.blocked.is_none());
     }
 
     #[test]
