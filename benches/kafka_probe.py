@@ -101,6 +101,11 @@ def consume(port, topic, n):
         "bootstrap.servers": bootstrap(port),
         "group.id": "bench-assign",
         "enable.auto.commit": False,
+        # librdkafka pauses fetching for fetch.queue.backoff.ms (default 1000) whenever its
+        # queue passes queued.min.messages; whether a run hits that pause is a race with
+        # this loop, which made consume times bimodal (about 120k or 270k msgs/s, for either
+        # broker). A short backoff keeps the queue bound without the 1 s stall.
+        "fetch.queue.backoff.ms": 10,
     })
     t0 = time.perf_counter()
     c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])

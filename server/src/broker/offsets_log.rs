@@ -73,14 +73,7 @@ impl OffsetsLog {
         let dir = topics.join(format!("{OFFSETS_TOPIC}-0"));
         let (mut partition, report) =
             Partition::open(&dir, config).map_err(std::io::Error::other)?;
-        if report.truncated_bytes > 0 || report.deleted_segments > 0 {
-            tracing::warn!(
-                "Kafka: recovered {}: cut {} bytes, deleted {} segments",
-                dir.display(),
-                report.truncated_bytes,
-                report.deleted_segments
-            );
-        }
+        super::registry::log_recovery(&report);
         let leo = partition.leo();
         partition.set_hw(leo);
         let records = replay(&partition)?;

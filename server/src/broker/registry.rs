@@ -213,18 +213,38 @@ fn open_partition(
     // the hw checkpoint is (it lags the log after a crash).
     let leo = log.leo();
     log.set_hw(leo);
-    if report.truncated_bytes > 0 || report.deleted_segments > 0 {
-        tracing::warn!(
-            "Kafka: recovered {}: cut {} bytes, deleted {} segments",
-            dir.display(),
-            report.truncated_bytes,
-            report.deleted_segments
-        );
-    }
+    log_recovery(&report);
     if read_topic_id(dir) != Some(topic_id) {
         write_topic_id(dir, topic_id)?;
     }
     Ok(PartitionLog::new(log))
+}
+
+/// Logs what opening a partition repaired: a torn write (expected after a crash) as a
+/// warning, a corrupt batch as an error naming the file, byte position and reason.
+pub fn log_recovery(report: &rill_storage::log::RecoveryReport) {
+    let Some(c) = &report.cut else {
+        return;
+    };
+    if c.torn {
+        tracing::warn!(
+            "Kafka: {}: cut a torn write at byte {} ({} bytes, {})",
+            c.segment.display(),
+            c.position,
+            c.bytes,
+            c.reason
+        );
+    } else {
+        tracing::error!(
+            "Kafka: {} is corrupt at byte {}: {}; cut there ({} bytes dropped, {} later \
+             segments deleted)",
+            c.segment.display(),
+            c.position,
+            c.reason,
+            c.bytes,
+            report.deleted_segments
+        );
+    }
 }
 
 /// `partition.metadata`: `version: 0\ntopic_id: <uuid>\n` (Kafka writes the id in base64;

@@ -121,6 +121,19 @@ pub enum ReadError {
     Io(#[from] crate::Error),
 }
 
+/// Where recovery cut a segment file, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cut {
+    pub segment: std::path::PathBuf,
+    /// Byte position of the first batch not kept; the file now ends there.
+    pub position: u64,
+    /// Bytes dropped from that position on.
+    pub bytes: u64,
+    pub reason: String,
+    /// The batch ran past the end of the file: a torn write, expected after a crash.
+    pub torn: bool,
+}
+
 /// What `Partition::open` found and repaired.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
@@ -132,6 +145,8 @@ pub struct RecoveryReport {
     pub truncated_bytes: u64,
     /// Segments after that cut, deleted because their data follows the corruption.
     pub deleted_segments: usize,
+    /// The cut itself.
+    pub cut: Option<Cut>,
     pub log_start_offset: i64,
     pub leo: i64,
     pub hw: i64,

@@ -105,9 +105,9 @@ impl Partition {
             let mut seg = Segment::open(dir, base, config.index_interval_bytes, now)?;
             if !(clean && seg.load_clean()?) {
                 report.recovered_segments += 1;
-                let truncated = seg.recover()?;
-                if truncated > 0 {
-                    report.truncated_bytes = truncated;
+                if let Some(c) = seg.recover()? {
+                    report.truncated_bytes = c.bytes;
+                    report.cut = Some(c);
                     cut = true;
                 }
             }

@@ -5,6 +5,7 @@
 
 use super::batch::{Batch, Batches, HEADER_LEN};
 use super::index::{OffsetIndex, TimeIndex};
+use super::Cut;
 use crate::Error;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -159,7 +160,7 @@ impl Segment {
     /// Kafka's `LogSegment.recover`: resets the indexes, validates every batch from
     /// position 0 (framing, magic, CRC-32C, increasing offsets), rebuilds the indexes and
     /// cuts the log at the first invalid or partial batch. Returns the bytes cut.
-    pub fn recover(&mut self) -> Result<u64, Error> {
+    pub fn recover(&mut self) -> Result<Option<Cut>, Error> {
         self.offset_index.reset()?;
         self.time_index.reset()?;
         self.next_offset = self.base_offset;
@@ -171,16 +172,31 @@ impl Segment {
         self.size = file_len;
         let mut pos = 0u64;
         let mut buf = Vec::new();
-        while let Some(h) = self.header_at(pos)? {
+        // (reason, torn) for the first batch that is not kept.
+        let mut why: Option<(String, bool)> = None;
+        loop {
+            let Some(h) = self.header_at(pos)? else {
+                if pos < file_len {
+                    why = Some(self.why_unreadable(pos, file_len)?);
+                }
+                break;
+            };
             if pos > u64::from(u32::MAX)
                 || h.base_offset < self.next_offset
                 || h.last_offset - self.base_offset > i64::from(i32::MAX)
             {
+                let reason = format!(
+                    "batch at offset {} does not follow offset {}",
+                    h.base_offset,
+                    self.next_offset - 1
+                );
+                why = Some((reason, false));
                 break;
             }
             buf.resize(h.size as usize, 0);
             self.log.read_exact_at(&mut buf, pos)?;
-            if Batch::new(&buf).and_then(|b| b.validate()).is_err() {
+            if let Err(e) = Batch::new(&buf).and_then(|b| b.validate()) {
+                why = Some((e.to_string(), false));
                 break;
             }
             self.index_batch(pos, &h)?;
@@ -191,7 +207,31 @@ impl Segment {
             self.log.set_len(pos)?;
         }
         self.size = pos;
-        Ok(truncated)
+        Ok(why.map(|(reason, torn)| Cut {
+            segment: self.log_path.clone(),
+            position: pos,
+            bytes: truncated,
+            reason,
+            torn,
+        }))
+    }
+
+    /// Why no batch header could be read at `pos` (< `file_len`), and whether that is a
+    /// torn write: a batch that runs past the end of the file.
+    fn why_unreadable(&self, pos: u64, file_len: u64) -> Result<(String, bool), Error> {
+        let n = (file_len - pos).min(HEADER_LEN as u64) as usize;
+        let mut hdr = vec![0u8; n];
+        self.log.read_exact_at(&mut hdr, pos)?;
+        if n < HEADER_LEN {
+            return Ok(("a partial batch header at the end of the file".into(), true));
+        }
+        Ok(match Batch::new(&hdr).and_then(|b| b.size()) {
+            Ok(size) if pos + size as u64 > file_len => {
+                ("a partial batch at the end of the file".into(), true)
+            }
+            Ok(_) => ("an unreadable batch header".into(), false),
+            Err(e) => (e.to_string(), false),
+        })
     }
 
     /// Appends a batch set that the caller has validated and stamped with offsets.
@@ -514,7 +554,7 @@ mod tests {
         let (mut seg, all) = filled(dir.path());
         let entries = seg.offset_index().len();
         let full = seg.size();
-        assert_eq!(seg.recover().unwrap(), 0);
+        assert_eq!(seg.recover().unwrap(), None);
         assert_eq!(seg.offset_index().len(), entries);
         assert_eq!(seg.next_offset(), 160);
         drop(seg);
@@ -528,7 +568,11 @@ mod tests {
             .unwrap();
         let mut seg = Segment::open(dir.path(), 100, 1000, 0).unwrap();
         let last = all.last().unwrap().len() as u64;
-        assert_eq!(seg.recover().unwrap(), last - 50);
+        let cut = seg.recover().unwrap().expect("a cut");
+        assert_eq!(
+            (cut.position, cut.bytes, cut.torn),
+            (full - last, last - 50, true)
+        );
         assert_eq!(seg.size(), full - last);
         assert_eq!(seg.next_offset(), 157);
         assert_eq!(fs::metadata(&log).unwrap().len(), full - last);
