@@ -5,6 +5,9 @@
 #     linger.ms=5, acks=1 and acks=all (order alternating by round, after an unmeasured
 #     warm-up producer): messages/s and MB/s until flush() returns; median of rounds
 #   - consume them (assign partition 0 from the beginning): messages/s
+#   - the broker's CPU time (user + system, /proc/<pid>/stat) during those produce and
+#     consume runs, per 100k messages: the throughput columns are bound by the one Python
+#     client on these 2 cores, this one shows what each broker spends
 #   - start-up: exec until the first accepted TCP connection on the Kafka port (connect
 #     polled every 1 ms), median of STARTS starts
 #   - first group message: one message in a topic, a new group subscribes
@@ -80,6 +83,10 @@ start() { # broker -> sets pid and startup_ms
   [ -n "$pid" ] || { echo "$which did not start:" >&2; tail -5 "$work/server.log" >&2; exit 1; }
 }
 
+# CPU time (user + system) the broker process has used, in ms.
+hz=$(getconf CLK_TCK)
+cpu_ms() { awk -v hz="$hz" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
+
 declare -A vals
 add() { vals[$1]="${vals[$1]:-} $2"; }
 field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
@@ -101,14 +108,20 @@ run_broker() { # broker round
   for sz in 100 1024; do
     n=$N100; [ "$sz" = 1024 ] && n=$N1K
     for acks in $acks_order; do
+      c0=$(cpu_ms "$pid")
       line=$(timeout 300 $probe produce "$kport" "p$sz-$acks-$r" "$n" "$sz" "$acks")
-      echo "$b round $r: produce ${sz}B acks=$acks $line" >&2
+      c1=$(cpu_ms "$pid")
+      echo "$b round $r: produce ${sz}B acks=$acks $line broker_cpu_ms=$((c1 - c0))" >&2
       add "$b-p$sz-$acks" "$(field msgs_s "$line")"
       add "$b-p$sz-$acks-mb" "$(field mb_s "$line")"
+      add "$b-p$sz-$acks-cpu" "$(echo "($c1 - $c0) * 100000 / $n" | bc -l)"
     done
+    c0=$(cpu_ms "$pid")
     line=$(timeout 300 $probe consume "$kport" "p$sz-1-$r" "$n")
-    echo "$b round $r: consume ${sz}B $line" >&2
+    c1=$(cpu_ms "$pid")
+    echo "$b round $r: consume ${sz}B $line broker_cpu_ms=$((c1 - c0))" >&2
     add "$b-c$sz" "$(field msgs_s "$line")"
+    add "$b-c$sz-cpu" "$(echo "($c1 - $c0) * 100000 / $n" | bc -l)"
   done
   if line=$(timeout 120 $probe group "$kport" "g-$r"); then
     echo "$b round $r: first group message $line" >&2
@@ -168,5 +181,8 @@ row "produce 1 KiB acks=1, MB/s" p1024-1-mb higher
 row "produce 1 KiB acks=all, msgs/s" p1024-all higher
 row "consume 100 B, msgs/s" c100 higher
 row "consume 1 KiB, msgs/s" c1024 higher
+row "broker CPU, produce 100 B acks=1, ms per 100k msgs" p100-1-cpu lower
+row "broker CPU, produce 1 KiB acks=1, ms per 100k msgs" p1024-1-cpu lower
+row "broker CPU, consume 100 B, ms per 100k msgs" c100-cpu lower
 row "start-up to first accepted connection, ms" startup lower
 row "new group subscribe to first message, ms" group lower

@@ -590,15 +590,6 @@ fn xsetid(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 // ---------------------------------------------------------------------------------------
 // XREAD / XREADGROUP
 
-/// getTimeoutFromObjectOrReply in milliseconds.
-fn timeout_ms(b: &[u8]) -> Result<i64, CmdError> {
-    let t = ll_arg(b, "timeout is not an integer or out of range")?;
-    if t < 0 {
-        return Err(CmdError::err("timeout is negative"));
-    }
-    Ok(t)
-}
-
 fn xread_generic(ctx: &mut Ctx, argv: &[Bytes], xreadgroup: bool) -> CmdResult {
     let mut timeout: i64 = -1;
     let mut count: i64 = 0;
@@ -613,7 +604,7 @@ fn xread_generic(ctx: &mut Ctx, argv: &[Bytes], xreadgroup: bool) -> CmdResult {
         let o = &argv[i];
         if eq_ic(o, "BLOCK") && more > 0 {
             i += 1;
-            timeout = timeout_ms(&argv[i])?;
+            timeout = crate::blocking::timeout_ms(&argv[i])?;
         } else if eq_ic(o, "COUNT") && more > 0 {
             i += 1;
             count = int_arg(&argv[i])?.max(0);
