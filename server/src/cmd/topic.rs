@@ -144,9 +144,14 @@ fn partition_for_key(key: &[u8], partitions: usize) -> usize {
 /// Appends the values as one record batch (all with key `k`, timestamp now) and returns
 /// the offset of the first. Options are read before the first value. Without PARTITION a
 /// keyed batch goes where Kafka's default partitioner would put it, an unkeyed one to 0.
+/// A missing topic is created (`num.partitions`) unless auto.create.topics.enable is off.
 fn tproduce(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     ctx.propagate_none();
-    let logs = topic_logs(ctx, &argv[1])?;
+    // As a Kafka producer's metadata request (and as XADD creates its stream).
+    let name = std::str::from_utf8(&argv[1]).map_err(|_| no_such_topic())?;
+    let logs = broker(ctx)?
+        .topic_logs(name, true)
+        .ok_or_else(no_such_topic)?;
     let mut partition = None;
     let mut key: Option<&[u8]> = None;
     let mut i = 2;
@@ -683,6 +688,10 @@ mod tests {
     #[test]
     fn errors() {
         let (mut t, _b, _d) = setup();
+        // auto.create.topics.enable (default yes) creates a topic TPRODUCE names.
+        assert_eq!(t.resp(&["TPRODUCE", "auto", "v"]), ":0\r\n");
+        assert_eq!(t.resp(&["TOFFSETS", "auto", "0"]), "*2\r\n:0\r\n:1\r\n");
+        t.run(&["CONFIG", "SET", "auto.create.topics.enable", "no"]);
         assert_eq!(t.resp(&["TPRODUCE", "nope", "v"]), "-ERR no such topic\r\n");
         assert_eq!(
             t.resp(&["TFETCH", "nope", "0", "0"]),
