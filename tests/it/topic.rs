@@ -1,7 +1,7 @@
 //! The RESP face of the topic log (TCREATE, TPRODUCE, TFETCH, TOFFSETS, TCOMMIT,
 //! TCOMMITTED, TINFO, INFO topics), crossed with Kafka clients in both directions.
 
-use crate::common::{wait_for, TestServer};
+use crate::common::{blocked_clients, client_unblock_and_check, wait_blocked, TestServer};
 use redis::Value;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
@@ -215,23 +215,6 @@ fn info_topics_fields() {
 /// woken: a missed wake-up answers null after this instead of hanging the test.
 const WAKE: Duration = Duration::from_secs(20);
 
-fn blocked_clients(c: &mut redis::Connection) -> i64 {
-    let info: String = redis::cmd("INFO").arg("clients").query(c).expect("INFO");
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("blocked_clients in INFO")
-}
-
-/// Polls until exactly `n` clients are blocked.
-fn wait_blocked(c: &mut redis::Connection, n: i64) {
-    assert!(
-        wait_for(WAKE, || blocked_clients(c) == n),
-        "expected {n} blocked clients, INFO says {}",
-        blocked_clients(c)
-    );
-}
-
 /// Runs TFETCH with `args` on its own connection in a thread; the connection exists (and
 /// its CLIENT ID is returned) before this returns.
 fn spawn_tfetch(s: &TestServer, args: &[&str]) -> (i64, JoinHandle<redis::RedisResult<Value>>) {
@@ -415,31 +398,9 @@ fn tfetch_block_client_unblock_timeout_and_error() {
     let s = TestServer::start();
     let mut c = s.conn();
     tcreate(&mut c, "ub");
-    for (mode, expect_err) in [("TIMEOUT", false), ("ERROR", true)] {
+    for mode in ["TIMEOUT", "ERROR"] {
         let (id, reader) = spawn_tfetch(&s, &["ub", "0", "$", "BLOCK", "0"]);
-        wait_blocked(&mut c, 1);
-        let n: i64 = redis::cmd("CLIENT")
-            .arg(&["UNBLOCK", &id.to_string(), mode])
-            .query(&mut c)
-            .unwrap();
-        assert_eq!(n, 1, "{mode}");
-        let r = reader.join().unwrap();
-        if expect_err {
-            let e = r.unwrap_err();
-            assert!(
-                e.to_string()
-                    .contains("client unblocked via CLIENT UNBLOCK"),
-                "{e}"
-            );
-        } else {
-            assert_eq!(r.unwrap(), Value::Nil);
-        }
-        wait_blocked(&mut c, 0);
-        let n: i64 = redis::cmd("CLIENT")
-            .arg(&["UNBLOCK", &id.to_string()])
-            .query(&mut c)
-            .unwrap();
-        assert_eq!(n, 0, "no longer blocked");
+        client_unblock_and_check(&mut c, id, mode, reader);
     }
 }
 

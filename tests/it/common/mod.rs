@@ -230,3 +230,55 @@ pub fn kafka_clients(cmd: &str, bootstrap: &str, args: &[&str]) -> String {
     );
     stdout
 }
+
+/// INFO clients `blocked_clients`.
+pub fn blocked_clients(c: &mut redis::Connection) -> i64 {
+    let info: String = redis::cmd("INFO").arg("clients").query(c).expect("INFO");
+    info.lines()
+        .find_map(|l| l.strip_prefix("blocked_clients:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("blocked_clients in INFO")
+}
+
+/// Polls (up to 20 s) until exactly `n` clients are blocked.
+pub fn wait_blocked(c: &mut redis::Connection, n: i64) {
+    assert!(
+        wait_for(Duration::from_secs(20), || blocked_clients(c) == n),
+        "expected {n} blocked clients, INFO says {}",
+        blocked_clients(c)
+    );
+}
+
+/// CLIENT UNBLOCK `id` `mode` (TIMEOUT or ERROR) of the client blocked in `waiter`, then
+/// checks what the waiter got (nil, or the UNBLOCKED error) and that nothing is left
+/// blocked.
+pub fn client_unblock_and_check(
+    c: &mut redis::Connection,
+    id: i64,
+    mode: &str,
+    waiter: std::thread::JoinHandle<redis::RedisResult<redis::Value>>,
+) {
+    wait_blocked(c, 1);
+    let n: i64 = redis::cmd("CLIENT")
+        .arg(&["UNBLOCK", &id.to_string(), mode])
+        .query(c)
+        .expect("CLIENT UNBLOCK");
+    assert_eq!(n, 1, "{mode}");
+    let r = waiter.join().expect("waiter thread");
+    if mode.eq_ignore_ascii_case("error") {
+        let e = r.expect_err("an UNBLOCKED error");
+        assert!(
+            e.to_string()
+                .contains("client unblocked via CLIENT UNBLOCK"),
+            "{e}"
+        );
+    } else {
+        assert_eq!(r.expect("nil"), redis::Value::Nil);
+    }
+    wait_blocked(c, 0);
+    let n: i64 = redis::cmd("CLIENT")
+        .arg(&["UNBLOCK", &id.to_string()])
+        .query(c)
+        .expect("CLIENT UNBLOCK");
+    assert_eq!(n, 0, "no longer blocked");
+}
