@@ -1,7 +1,7 @@
 //! The Kafka face: kcat and kafka-python against the `kafka listening on` address, and raw
 //! frames that must close the connection without hurting the server.
 
-use crate::common::{kafka_clients as clients, TestServer};
+use crate::common::{kafka_clients as clients, kcat_with_input, python, TestServer};
 use bytes::{BufMut, BytesMut};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
@@ -23,21 +23,6 @@ fn kcat(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-/// Runs a python3 snippet with `sys.argv[1]` = the bootstrap address.
-fn python(code: &str, bootstrap: &str) -> String {
-    let out = Command::new("timeout")
-        .args(["60", "python3", "-c", code, bootstrap])
-        .output()
-        .expect("python3");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "python failed: {text}");
-    text
 }
 
 /// A request frame with a kafka-protocol body.
@@ -282,19 +267,8 @@ fn kafka_port_minus_one_disables_the_listener() {
 
 /// kcat -P with `input` on stdin (keys split at ':').
 fn kcat_produce(bootstrap: &str, topic: &str, acks: &str, input: &str) {
-    let mut child = Command::new("timeout")
-        .args(["30", "kcat", "-P", "-b", bootstrap, "-t", topic, "-K:"])
-        .args(["-X", &format!("acks={acks}")])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("kcat");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write");
-    assert!(child.wait().expect("wait").success(), "kcat -P acks={acks}");
+    let acks = format!("acks={acks}");
+    kcat_with_input(bootstrap, &["-P", "-t", topic, "-K:", "-X", &acks], input);
 }
 
 /// Every record of `topic` as `key=value` lines, from the beginning.

@@ -1,7 +1,7 @@
 //! The classic group coordinator over TCP: simulated members built from kafka-protocol
 //! request structs, one connection each (JoinGroup and SyncGroup park the connection).
 
-use crate::common::{kafka_clients as clients, TestServer};
+use crate::common::{kafka_clients as clients, kcat_with_input, TestServer};
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
@@ -381,31 +381,8 @@ fn rebalance_on_second_member_and_session_expiry() {
 #[test]
 fn kcat_group_consumer_reads_everything_and_commits() {
     let srv = TestServer::start();
-    let kcat = |args: &[&str], input: &str| {
-        let mut child = std::process::Command::new("timeout")
-            .arg("20")
-            .arg("kcat")
-            .args(["-b", &srv.kafka()])
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("kcat");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write");
-        let out = child.wait_with_output().expect("kcat");
-        assert!(
-            out.status.success(),
-            "kcat {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
+    let kcat = |args: &[&str], input: &str| kcat_with_input(&srv.kafka(), args, input);
+
     let values: Vec<String> = (0..10).map(|i| format!("v{i}")).collect();
     kcat(&["-P", "-t", "orders"], &(values.join("\n") + "\n"));
     // -G joins group kg (JoinGroup, SyncGroup, OffsetFetch, Fetch); -e leaves at the end,

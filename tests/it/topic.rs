@@ -1,10 +1,12 @@
 //! The RESP face of the topic log (TCREATE, TPRODUCE, TFETCH, TOFFSETS, TCOMMIT,
 //! TCOMMITTED, TINFO, INFO topics), crossed with Kafka clients in both directions.
 
-use crate::common::{blocked_clients, client_unblock_and_check, wait_blocked, TestServer};
+use crate::common::{
+    blocked_clients, client_unblock_and_check, kcat_with_input, python, wait_blocked, TestServer,
+};
 use redis::Value;
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -20,21 +22,6 @@ fn tfetch(c: &mut redis::Connection, topic: &str, from: i64) -> Vec<Entry> {
         .query(c)
         .expect("TFETCH");
     raw.into_iter().map(|(o, k, v, _)| (o, k, v)).collect()
-}
-
-/// Runs a python3 snippet with `sys.argv[1]` = the bootstrap address, bounded in time.
-fn python(code: &str, bootstrap: &str) -> String {
-    let out = Command::new("timeout")
-        .args(["60", "python3", "-c", code, bootstrap])
-        .output()
-        .expect("python3");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "python failed: {text}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -121,18 +108,7 @@ print("\n".join(got))
 #[test]
 fn kafka_records_read_by_tfetch() {
     let s = TestServer::start();
-    let mut child = Command::new("timeout")
-        .args(["30", "kcat", "-P", "-b", &s.kafka(), "-t", "k2r", "-K:"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("kcat");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"a:1\nb:2\n")
-        .expect("write");
-    assert!(child.wait().expect("wait").success());
+    kcat_with_input(&s.kafka(), &["-P", "-t", "k2r", "-K:"], "a:1\nb:2\n");
     // Compressed batches from librdkafka decode too.
     let code = r#"
 import sys
@@ -304,18 +280,7 @@ fn tfetch_block_is_woken_by_a_kafka_producer() {
     let wake = WAKE.as_millis().to_string();
     let (_, reader) = spawn_tfetch(&s, &["kb", "0", "$", "BLOCK", &wake]);
     wait_blocked(&mut c, 1);
-    let mut child = Command::new("timeout")
-        .args(["30", "kcat", "-P", "-b", &s.kafka(), "-t", "kb", "-K:"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("kcat");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"k1:from-kafka\n")
-        .expect("write");
-    assert!(child.wait().expect("wait").success());
+    kcat_with_input(&s.kafka(), &["-P", "-t", "kb", "-K:"], "k1:from-kafka\n");
     // Null here would mean the wait timed out: the Kafka append did not wake it.
     assert_eq!(
         entries(reader.join().unwrap().unwrap()),

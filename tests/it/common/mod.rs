@@ -282,3 +282,46 @@ pub fn client_unblock_and_check(
         .expect("CLIENT UNBLOCK");
     assert_eq!(n, 0, "no longer blocked");
 }
+
+/// Runs a python3 snippet with `sys.argv[1]` = `bootstrap`, within 60 s; asserts success
+/// and returns stdout.
+pub fn python(code: &str, bootstrap: &str) -> String {
+    let out = Command::new("timeout")
+        .args(["60", "python3", "-c", code, bootstrap])
+        .output()
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "python failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Runs `kcat -b bootstrap args...` with `input` on stdin, within 30 s; asserts success
+/// and returns stdout.
+pub fn kcat_with_input(bootstrap: &str, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("timeout")
+        .args(["30", "kcat", "-b", bootstrap])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kcat (apt-get install kcat)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("kcat");
+    assert!(
+        out.status.success(),
+        "kcat {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
