@@ -3,7 +3,8 @@
 # and Redis Streams XADD (in-memory reference), in the same run, alternating, ROUNDS times:
 #   - produce N100 messages of 100 B and N1K of 1 KiB, confluent-kafka Producer with
 #     linger.ms=5, acks=1 and acks=all (order alternating by round, after an unmeasured
-#     warm-up producer): messages/s and MB/s until flush() returns; median of rounds
+#     warm-up producer; delivery reports for failures only): messages/s and MB/s until
+#     flush() returns; median of rounds
 #   - consume them (assign partition 0 from the beginning): messages/s
 #   - the broker's CPU time (user + system, /proc/<pid>/stat) during those produce and
 #     consume runs, per 100k messages: the throughput columns are bound by the one Python
