@@ -16,6 +16,7 @@ pub mod memory;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod server;
 pub mod set;
 pub mod stream;
@@ -226,6 +227,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         pubsub::COMMANDS,
         persistence::COMMANDS,
         topic::COMMANDS,
+        replication::COMMANDS,
     ]
 }
 
@@ -352,7 +354,7 @@ impl<'a> Ctx<'a> {
     /// This call propagates `argv` instead of its own argv; call again to append more
     /// commands (Redis's rewriteClientCommandVector / alsoPropagate).
     pub fn propagate_as(&mut self, argv: Vec<Bytes>) {
-        if self.state.prop.enabled {
+        if self.state.prop.active() {
             self.state
                 .prop
                 .call_override
@@ -363,7 +365,7 @@ impl<'a> Ctx<'a> {
 
     /// This call propagates nothing, whatever it changed (preventCommandPropagation).
     pub fn propagate_none(&mut self) {
-        if self.state.prop.enabled {
+        if self.state.prop.active() {
             self.state.prop.call_override.get_or_insert_with(Vec::new);
         }
     }
@@ -482,7 +484,7 @@ pub fn dispatch(ctx: &mut Ctx, argv: &[Bytes]) -> Reply {
 }
 
 fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
-    if ctx.client.aof_loader {
+    if ctx.client.aof_loader || ctx.client.is_master {
         return Ok(());
     }
     if !ctx.client.authenticated && spec.flags & NO_AUTH == 0 {
@@ -505,6 +507,9 @@ fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
             return Err(e);
         }
     }
+    if let Some(e) = replication::gate(ctx, spec) {
+        return Err(e);
+    }
     if spec.flags & LOADING == 0
         && ctx
             .shared
@@ -524,10 +529,10 @@ pub fn call(ctx: &mut Ctx, reg: &'static Registered, argv: &[Bytes]) -> Reply {
     let dirty_before = ctx.state.store.dirty;
     // A top-level call that emits several commands (EXEC, SPOP with a count, a lazy
     // expiry's DEL before the command) propagates them as one MULTI/EXEC, as Redis 7.0.
-    let mark = (!ctx.client.in_exec && ctx.state.prop.enabled).then(|| ctx.state.prop.mark());
+    let mark = (!ctx.client.in_exec && ctx.state.prop.active()).then(|| ctx.state.prop.mark());
     let res = (reg.spec.handler)(ctx, argv);
     ctx.notify_expired();
-    if ctx.state.prop.enabled {
+    if ctx.state.prop.active() {
         let db = ctx.client.db;
         let prop = &mut ctx.state.prop;
         match prop.call_override.take() {
