@@ -164,9 +164,15 @@ async fn serve_inner(
             let reply = crate::replication::master::wait(shared, client, offset, n, deadline).await;
             encode(&reply, client.resp, &mut wbuf);
             if !batch.is_empty() {
-                let blocked =
-                    run_batch(shared, client, &mut batch, &mut wbuf, shared.config(), rbuf.len())
-                        .await;
+                let blocked = run_batch(
+                    shared,
+                    client,
+                    &mut batch,
+                    &mut wbuf,
+                    shared.config(),
+                    rbuf.len(),
+                )
+                .await;
                 if blocked.is_some()
                     && !run_blocked(shared, stream, client, &mut batch, &mut wbuf, &mut rbuf)
                         .await?

@@ -87,7 +87,8 @@ impl Propagation {
         encode_command(&mut multi, &[b"MULTI"]);
         if let Some(bl) = self.backlog.as_mut() {
             if mark.repl <= bl.len() {
-                bl.buf_mut().splice(mark.repl..mark.repl, multi.iter().copied());
+                bl.buf_mut()
+                    .splice(mark.repl..mark.repl, multi.iter().copied());
                 encode_command(bl.buf_mut(), &[b"EXEC"]);
             }
         }

@@ -222,7 +222,12 @@ impl State {
         self.store.begin(now_ms, clock);
         // Replicas hide expired keys; the master's DEL removes them.
         let replica = self.repl.master.is_some();
-        if self.store.dbs.first().is_some_and(|d| d.no_lazy_delete != replica) {
+        if self
+            .store
+            .dbs
+            .first()
+            .is_some_and(|d| d.no_lazy_delete != replica)
+        {
             for db in &mut self.store.dbs {
                 db.no_lazy_delete = replica;
             }

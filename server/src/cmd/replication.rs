@@ -48,7 +48,9 @@ fn replicaof(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         return Ok(Reply::ok());
     }
     if ctx.client.is_master {
-        return Err(CmdError::err("Command is not valid when client is a replica."));
+        return Err(CmdError::err(
+            "Command is not valid when client is a replica.",
+        ));
     }
     let port = std::str::from_utf8(&argv[2])
         .ok()
@@ -141,7 +143,9 @@ fn sync(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
 
 fn start_sync(ctx: &mut Ctx, replid: Bytes, offset: i64, sync: bool) -> CmdResult {
     if ctx.client.is_master {
-        return Err(CmdError::err("Command is not valid when client is a replica."));
+        return Err(CmdError::err(
+            "Command is not valid when client is a replica.",
+        ));
     }
     ctx.client.psync = Some(repl::master::PsyncRequest {
         replid,

@@ -94,7 +94,11 @@ async fn serve_inner(
         let ok = !req.sync
             && req.offset >= 1
             && history
-            && state.prop.backlog.as_ref().is_some_and(|b| b.can_serve(pos));
+            && state
+                .prop
+                .backlog
+                .as_ref()
+                .is_some_and(|b| b.can_serve(pos));
         if ok {
             state.repl.sync_partial_ok += 1;
             if let Some(r) = state.repl.replicas.get_mut(&id) {
@@ -152,9 +156,11 @@ async fn full_sync(
             tokio::time::sleep(Duration::from_secs(delay)).await;
         }
     }
-    let tmp = config
-        .dir
-        .join(format!("temp-repl-{}-{}.rdb", std::process::id(), client.id));
+    let tmp = config.dir.join(format!(
+        "temp-repl-{}-{}.rdb",
+        std::process::id(),
+        client.id
+    ));
     let mut fds = [0i32; 2];
     if diskless {
         // SAFETY: pipe() fills two fds we then own.
@@ -255,9 +261,7 @@ async fn send_file(stream: &mut TcpStream, path: &std::path::Path, pid: i32) -> 
     use std::io::Read;
     let mut f = std::fs::File::open(path)?;
     let len = f.metadata()?.len();
-    stream
-        .write_all(format!("${len}\r\n").as_bytes())
-        .await?;
+    stream.write_all(format!("${len}\r\n").as_bytes()).await?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = f.read(&mut buf)?;
@@ -400,10 +404,17 @@ pub async fn wait(
     loop {
         let acked_now = super::acked(&shared.state.lock(), offset);
         let now = crate::util::now_ms();
-        if acked_now >= n || (deadline > 0 && now >= deadline) || client.handle.killed.load(Ordering::Relaxed) {
+        if acked_now >= n
+            || (deadline > 0 && now >= deadline)
+            || client.handle.killed.load(Ordering::Relaxed)
+        {
             return rill_protocol::Reply::Int(acked_now as i64);
         }
-        let nap = if deadline > 0 { (deadline - now).clamp(1, 100) } else { 100 };
+        let nap = if deadline > 0 {
+            (deadline - now).clamp(1, 100)
+        } else {
+            100
+        };
         tokio::select! {
             _ = shared.repl_ack.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(nap as u64)) => {}

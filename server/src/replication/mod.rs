@@ -186,7 +186,10 @@ pub fn info(state: &State, config: &crate::config::Config, now_ms: i64, o: &mut 
         f(format!("master_host:{}", m.host));
         f(format!("master_port:{}", m.port));
         let up = m.state == LinkState::Connected;
-        f(format!("master_link_status:{}", if up { "up" } else { "down" }));
+        f(format!(
+            "master_link_status:{}",
+            if up { "up" } else { "down" }
+        ));
         let last_io = if up {
             (now_ms - m.last_io_ms) / 1000
         } else {
@@ -195,7 +198,10 @@ pub fn info(state: &State, config: &crate::config::Config, now_ms: i64, o: &mut 
         f(format!("master_last_io_seconds_ago:{last_io}"));
         let in_sync = m.state == LinkState::Transfer;
         f(format!("master_sync_in_progress:{}", in_sync as u8));
-        f(format!("slave_read_repl_offset:{}", m.read_offset.max(offset)));
+        f(format!(
+            "slave_read_repl_offset:{}",
+            m.read_offset.max(offset)
+        ));
         f(format!("slave_repl_offset:{offset}"));
         if in_sync {
             let (total, read) = m.sync_bytes;
@@ -277,7 +283,12 @@ pub fn info(state: &State, config: &crate::config::Config, now_ms: i64, o: &mut 
 
 /// Once per cron tick: PING replicas every repl-ping-replica-period (into the stream, as
 /// Redis), wake the senders for what the cron itself fed (expired keys' DELs).
-pub fn cron(shared: &crate::shared::Shared, state: &mut State, config: &crate::config::Config, now_ms: i64) {
+pub fn cron(
+    shared: &crate::shared::Shared,
+    state: &mut State,
+    config: &crate::config::Config,
+    now_ms: i64,
+) {
     let Some(end) = state.prop.backlog.as_ref().map(|b| b.end()) else {
         return;
     };

@@ -162,7 +162,12 @@ impl Conn {
         self.rbuf.reserve(1 << 16);
         let n = tokio::time::timeout(timeout, self.stream.read_buf(&mut self.rbuf))
             .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "Timeout connecting to the MASTER..."))??;
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "Timeout connecting to the MASTER...",
+                )
+            })??;
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -193,7 +198,9 @@ async fn link(shared: &Arc<Shared>, gen: u64, host: &str, port: u16) -> io::Resu
         && !r.starts_with("-NOPERM")
         && !r.starts_with("-ERR operation not permitted")
     {
-        return Err(io::Error::other(format!("Error reply to PING from master: '{r}'")));
+        return Err(io::Error::other(format!(
+            "Error reply to PING from master: '{r}'"
+        )));
     }
     let auth = config.get("masterauth").to_string();
     if !auth.is_empty() {
@@ -214,9 +221,17 @@ async fn link(shared: &Arc<Shared>, gen: u64, host: &str, port: u16) -> io::Resu
         .first()
         .map_or(config.port, |a| a.port());
     let announce = config.get_i64("replica-announce-port");
-    let my_port = if announce > 0 { announce as u16 } else { my_port };
-    c.send(&[b"REPLCONF", b"listening-port", my_port.to_string().as_bytes()])
-        .await?;
+    let my_port = if announce > 0 {
+        announce as u16
+    } else {
+        my_port
+    };
+    c.send(&[
+        b"REPLCONF",
+        b"listening-port",
+        my_port.to_string().as_bytes(),
+    ])
+    .await?;
     c.line(timeout).await?;
     let ip = config.get("replica-announce-ip").to_string();
     if !ip.is_empty() {
@@ -254,7 +269,9 @@ async fn link(shared: &Arc<Shared>, gen: u64, host: &str, port: u16) -> io::Resu
         }
         state.repl.sync_partial_ok += 0;
     } else {
-        return Err(io::Error::other(format!("Unexpected reply to PSYNC from master: {r}")));
+        return Err(io::Error::other(format!(
+            "Unexpected reply to PSYNC from master: {r}"
+        )));
     }
     stream_from(shared, gen, c, timeout).await
 }
@@ -351,7 +368,11 @@ async fn full_sync(
     .await
     .map_err(io::Error::other)?;
     shared.persist.loading.store(false, Ordering::SeqCst);
-    let store = loaded.map_err(|e| io::Error::other(format!("Failed trying to load the MASTER synchronization DB from socket: {e}")))?;
+    let store = loaded.map_err(|e| {
+        io::Error::other(format!(
+            "Failed trying to load the MASTER synchronization DB from socket: {e}"
+        ))
+    })?;
     let mut state = shared.state.lock();
     if state.repl.link_gen != gen {
         return Err(io::Error::other("replicaof changed"));
@@ -379,7 +400,11 @@ async fn send_ack(stream: &mut TcpStream, offset: u64) -> io::Result<()> {
     let mut out = Vec::new();
     rill_storage::aof::encode_command(
         &mut out,
-        &[b"REPLCONF".as_slice(), b"ACK", offset.to_string().as_bytes()],
+        &[
+            b"REPLCONF".as_slice(),
+            b"ACK",
+            offset.to_string().as_bytes(),
+        ],
     );
     stream.write_all(&out).await
 }
@@ -419,7 +444,14 @@ async fn stream_from(
     send_ack(&mut c.stream, offset).await?;
     loop {
         if !c.rbuf.is_empty() {
-            let getack = apply(shared, &mut client, &mut decoder, &limits, &mut c.rbuf, &mut raw);
+            let getack = apply(
+                shared,
+                &mut client,
+                &mut decoder,
+                &limits,
+                &mut c.rbuf,
+                &mut raw,
+            );
             if getack {
                 let off = master_repl_offset(&shared.state.lock());
                 send_ack(&mut c.stream, off).await?;
@@ -473,6 +505,11 @@ fn apply(
     state.begin(now, &config);
     // The stream goes to chained replicas verbatim, not as this server's effects.
     let mut backlog = state.prop.backlog.take();
+    // For the master's own commands no key is expired (Redis's expireIfNeeded with
+    // current_client == master): its DEL must find the key it deletes.
+    for db in &mut state.store.dbs {
+        db.loading = true;
+    }
     let mut consumed = 0usize;
     let mut done = 0usize;
     {
@@ -529,6 +566,9 @@ fn apply(
         shared.repl_feed.send_replace(b.end());
     }
     state.prop.backlog = backlog;
+    for db in &mut state.store.dbs {
+        db.loading = false;
+    }
     let _ = Bytes::new();
     getack
 }
