@@ -100,6 +100,16 @@ fn fill_every_type(c: &mut redis::Connection) {
         .unwrap();
 }
 
+type Typed = (
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
 /// What the dataset looks like: sizes per database and every typed key's content.
 fn digest(c: &mut redis::Connection) -> String {
     let mut out = String::new();
@@ -108,15 +118,7 @@ fn digest(c: &mut redis::Connection) -> String {
         out.push_str(&format!("db{db}={} ", dbsize(c)));
     }
     redis::cmd("SELECT").arg(0).query::<()>(c).unwrap();
-    let v: (
-        Vec<String>,
-        Vec<String>,
-        Vec<String>,
-        Vec<String>,
-        i64,
-        Option<String>,
-        Option<String>,
-    ) = redis::pipe()
+    let v: Typed = redis::pipe()
         .cmd("LRANGE")
         .arg("list")
         .arg(0)

@@ -103,11 +103,12 @@ mod tests {
         assert_eq!(b.end(), 130);
         b.hold = 105;
         b.trim();
-        assert!(b.can_serve(105));
+        // Kept for the replica still sending, but not offered to a partial resync.
         assert_eq!(b.read_from(105, 3), Some(&[1u8, 1, 1][..]));
+        assert!(!b.can_serve(105));
         b.hold = u64::MAX;
         b.trim();
-        assert!(!b.can_serve(105));
+        assert_eq!(b.read_from(105, 3), None);
         assert!(b.can_serve(120) && b.can_serve(130) && !b.can_serve(131));
         assert_eq!(b.histlen(), 10);
         assert_eq!(b.first_byte_offset(), 121);
