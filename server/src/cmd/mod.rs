@@ -99,6 +99,7 @@ pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
 pub const NO_MULTI: u32 = 1 << 17;
 pub const MOVABLEKEYS: u32 = 1 << 18;
 pub const ALLOW_BUSY: u32 = 1 << 19;
+pub const NO_ASYNC_LOADING: u32 = 1 << 20;
 
 pub const FLAG_NAMES: &[(u32, &str)] = &[
     (WRITE, "write"),
@@ -117,6 +118,7 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (NO_AUTH, "no_auth"),
     (MAY_REPLICATE, "may_replicate"),
     (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+    (NO_ASYNC_LOADING, "no_async_loading"),
     (NO_MULTI, "no_multi"),
     (MOVABLEKEYS, "movablekeys"),
     (ALLOW_BUSY, "allow_busy"),

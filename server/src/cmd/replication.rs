@@ -269,7 +269,7 @@ fn wait(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("replicaof", 3, ADMIN | NOSCRIPT | STALE, replicaof)
+    CommandSpec::new("replicaof", 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, replicaof)
         .group("server")
         .doc(
             "5.0.0",
@@ -277,7 +277,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             "O(1)",
         )
         .syntax("host port"),
-    CommandSpec::new("slaveof", 3, ADMIN | NOSCRIPT | STALE, replicaof)
+    CommandSpec::new("slaveof", 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, replicaof)
         .group("server")
         .doc(
             "1.0.0",
@@ -285,11 +285,11 @@ pub static COMMANDS: &[CommandSpec] = &[
             "O(1)",
         )
         .syntax("host port"),
-    CommandSpec::new("psync", -3, ADMIN | NOSCRIPT | NO_MULTI, psync)
+    CommandSpec::new("psync", -3, ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, psync)
         .group("server")
         .doc("2.8.0", "Internal command used for replication", "")
         .syntax("replicationid offset"),
-    CommandSpec::new("sync", 1, ADMIN | NOSCRIPT | NO_MULTI, sync)
+    CommandSpec::new("sync", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, sync)
         .group("server")
         .doc("1.0.0", "Internal command used for replication", ""),
     CommandSpec::new("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, replconf)
