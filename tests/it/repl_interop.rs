@@ -293,3 +293,49 @@ fn rill_replicates_from_redis_server() {
         );
     }
 }
+
+fn field_names(c: &mut redis::Connection) -> Vec<String> {
+    let info: String = redis::cmd("INFO").arg("replication").query(c).unwrap();
+    info.lines()
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string()))
+        .collect()
+}
+
+#[test]
+fn info_replication_fields_match_redis_server_for_both_roles() {
+    // redis-server master with a Rill replica; Rill master with a redis-server replica.
+    let rm = Redis::start(&[]);
+    let lr = TestServer::start_with(RILL);
+    let lm = TestServer::start_with(RILL);
+    let rr = Redis::start(&[]);
+    let (mut rmc, mut lrc, mut lmc, mut rrc) = (rm.conn(), lr.conn(), lm.conn(), rr.conn());
+    replicaof(&mut lrc, rm.port);
+    replicaof(&mut rrc, lm.port());
+    assert!(caught_up(&mut rmc, &mut lrc));
+    assert!(caught_up(&mut lmc, &mut rrc));
+    assert_eq!(field_names(&mut lmc), field_names(&mut rmc));
+    assert_eq!(field_names(&mut lrc), field_names(&mut rrc));
+    // ROLE: the same shapes.
+    let shape = |v: redis::Value| -> Vec<String> {
+        let redis::Value::Array(items) = v else {
+            panic!("{v:?}")
+        };
+        items
+            .iter()
+            .map(|i| match i {
+                redis::Value::Int(_) => "int".into(),
+                redis::Value::BulkString(b)
+                    if b == b"connected" || b == b"slave" || b == b"master" =>
+                {
+                    String::from_utf8_lossy(b).into_owned()
+                }
+                redis::Value::BulkString(_) => "bulk".into(),
+                redis::Value::Array(a) => format!("array{}", a.len()),
+                o => format!("{o:?}"),
+            })
+            .collect()
+    };
+    let role = |c: &mut redis::Connection| shape(redis::cmd("ROLE").query(c).unwrap());
+    assert_eq!(role(&mut lmc), role(&mut rmc));
+    assert_eq!(role(&mut lrc), role(&mut rrc));
+}

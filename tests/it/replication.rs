@@ -325,13 +325,24 @@ fn promoted_replica_keeps_the_other_on_partial_sync() {
     assert!(caught_up(&mut bc, &mut cc));
     assert_eq!(info_field(&mut bc, "stats", "sync_full"), "0");
     assert_eq!(info_field(&mut bc, "stats", "sync_partial_ok"), "1");
-    redis::cmd("SET")
+    // B's first writes of its own: the stream it proxied switched databases, so its
+    // own effects start with a SELECT.
+    redis::pipe()
+        .cmd("SET")
         .arg("k")
         .arg("2")
+        .cmd("SELECT")
+        .arg(5)
+        .cmd("SET")
+        .arg("in5")
+        .arg("v")
         .query::<()>(&mut bc)
         .unwrap();
     assert!(caught_up(&mut bc, &mut cc));
     assert_eq!(get(&mut cc, "k").as_deref(), Some("2"));
+    assert_eq!(get(&mut cc, "in5"), None);
+    redis::cmd("SELECT").arg(5).query::<()>(&mut cc).unwrap();
+    assert_eq!(get(&mut cc, "in5").as_deref(), Some("v"));
     assert_eq!(
         info_field(&mut cc, "replication", "master_replid"),
         info_field(&mut bc, "replication", "master_replid")

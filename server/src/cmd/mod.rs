@@ -498,7 +498,10 @@ fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
     }
     // As Redis's processCommand: evict before every command, refuse only DENYOOM ones,
     // and inside MULTI anything but EXEC/DISCARD/QUIT/RESET (queueing takes memory).
-    if ctx.config.maxmemory > 0 {
+    // A replica leaves eviction to its master (replica-ignore-maxmemory yes).
+    if ctx.config.maxmemory > 0
+        && !(ctx.state.repl.is_replica() && ctx.config.get_bool("replica-ignore-maxmemory"))
+    {
         let evicted = crate::evict::perform_evictions(ctx);
         if spec.flags & DENYOOM != 0 || (in_multi && !multi::exempt_from_multi_oom(spec)) {
             evicted?;

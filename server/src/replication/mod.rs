@@ -246,6 +246,12 @@ pub fn info(state: &State, config: &crate::config::Config, now_ms: i64, o: &mut 
         f("role:master".into());
     }
     f(format!("connected_slaves:{}", repl.replicas.len()));
+    if config.min_replicas_to_write > 0 && config.get_i64("min-replicas-max-lag") > 0 {
+        f(format!(
+            "min_slaves_good_slaves:{}",
+            good_replicas(state, config, now_ms)
+        ));
+    }
     for (i, r) in repl.replicas.values().enumerate() {
         let lag = if r.ack_time_ms > 0 {
             (now_ms - r.ack_time_ms) / 1000
@@ -289,9 +295,12 @@ pub fn cron(
     config: &crate::config::Config,
     now_ms: i64,
 ) {
-    let Some(end) = state.prop.backlog.as_ref().map(|b| b.end()) else {
+    let Some(bl) = state.prop.backlog.as_mut() else {
         return;
     };
+    // CONFIG SET repl-backlog-size applies to the live backlog.
+    bl.size = config.get_i64("repl-backlog-size").max(1) as usize;
+    let end = bl.end();
     let period = config.get_i64("repl-ping-replica-period").max(1) * 1000;
     if !state.repl.is_replica()
         && !state.repl.replicas.is_empty()

@@ -566,6 +566,9 @@ fn apply(
         shared.repl_feed.send_replace(b.end());
     }
     state.prop.backlog = backlog;
+    // The raw stream switched databases on its own: a write of ours after a promotion
+    // must start with a SELECT.
+    state.prop.repl_db = None;
     for db in &mut state.store.dbs {
         db.loading = false;
     }
