@@ -313,6 +313,10 @@ fn info_replication_fields_match_redis_server_for_both_roles() {
     replicaof(&mut rrc, lm.port());
     assert!(caught_up(&mut rmc, &mut lrc));
     assert!(caught_up(&mut lmc, &mut rrc));
+    for m in [&mut rmc, &mut lmc] {
+        assert!(wait_for(T, || info_field(m, "replication", "slave0")
+            .contains("state=online")));
+    }
     assert_eq!(field_names(&mut lmc), field_names(&mut rmc));
     assert_eq!(field_names(&mut lrc), field_names(&mut rrc));
     // ROLE: the same shapes.

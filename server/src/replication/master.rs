@@ -333,6 +333,7 @@ async fn stream_to(
     let killed = handle.kill.notified();
     tokio::pin!(killed);
     let mut chunk = Vec::new();
+    let mut soft_since: Option<std::time::Instant> = None;
     loop {
         if handle.killed.load(Ordering::Relaxed) {
             return Ok(());
@@ -345,9 +346,16 @@ async fn stream_to(
             let Some(bl) = state.prop.backlog.as_ref() else {
                 return Ok(());
             };
-            let (hard, _, _) = super::replica_output_limit(&config);
+            let (hard, soft, soft_secs) = super::replica_output_limit(&config);
             let pending = bl.end().saturating_sub(*pos);
-            if hard > 0 && pending > hard {
+            let over_soft = if soft > 0 && pending > soft {
+                let t = *soft_since.get_or_insert_with(std::time::Instant::now);
+                t.elapsed().as_secs() >= soft_secs
+            } else {
+                soft_since = None;
+                false
+            };
+            if (hard > 0 && pending > hard) || over_soft {
                 tracing::warn!(
                     "Client id={id} addr={} flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
                     handle.addr
@@ -388,7 +396,15 @@ async fn stream_to(
                 }
             }
             _ = &mut killed => return Ok(()),
-            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                // A replica that stopped acknowledging is dropped after repl-timeout.
+                let timeout = shared.config().get_i64("repl-timeout").max(1) * 1000;
+                let last = shared.state.lock().repl.replicas.get(&id).map_or(0, |r| r.ack_time_ms);
+                if crate::util::now_ms() - last > timeout {
+                    tracing::warn!("Disconnecting timedout replica (streaming sync): {}", handle.addr);
+                    return Ok(());
+                }
+            }
         }
     }
 }
