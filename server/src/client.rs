@@ -142,6 +142,8 @@ pub struct ClientState {
     pub repl_port: u16,
     pub repl_ip: Option<String>,
     pub repl_capa_eof: bool,
+    /// REPLCONF rdb-only 1 (redis-cli --rdb): closed once the RDB is sent.
+    pub repl_rdb_only: bool,
     /// Set by PSYNC/SYNC: after this batch the connection serves a replica.
     pub psync: Option<crate::replication::master::PsyncRequest>,
     /// Set by WAIT: (offset, replicas, deadline unix ms or 0); the connection waits.
@@ -200,6 +202,7 @@ impl ClientState {
             repl_port: 0,
             repl_ip: None,
             repl_capa_eof: false,
+            repl_rdb_only: false,
             psync: None,
             wait_repl: None,
         }

@@ -432,3 +432,32 @@ fn min_replicas_to_write() {
     let n: i64 = redis::cmd("WAIT").arg(2).arg(100).query(&mut mc).unwrap();
     assert_eq!(n, 1);
 }
+
+#[test]
+fn backlog_is_freed_after_repl_backlog_ttl_without_replicas() {
+    let m = TestServer::start_with(&[ARGS, &["--repl-backlog-ttl", "1"]].concat());
+    let r = TestServer::start_with(ARGS);
+    let (mut mc, mut rc) = (m.conn(), r.conn());
+    assert_eq!(
+        info_field(&mut mc, "replication", "repl_backlog_active"),
+        "0"
+    );
+    replicaof(&mut rc, &m);
+    assert!(wait_for(T, || link_up(&mut rc)));
+    assert_eq!(
+        info_field(&mut mc, "replication", "repl_backlog_active"),
+        "1"
+    );
+    let id = info_field(&mut mc, "replication", "master_replid");
+    let _: String = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query(&mut rc)
+        .unwrap();
+    assert!(wait_for(T, || info_field(
+        &mut mc,
+        "replication",
+        "repl_backlog_active"
+    ) == "0"));
+    assert_ne!(info_field(&mut mc, "replication", "master_replid"), id);
+}

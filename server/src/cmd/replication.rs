@@ -186,7 +186,9 @@ fn replconf(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             // ACKs are read by the replica's sender task; GETACK by the master link.
             ctx.client.reply_skip = true;
             return Ok(Reply::Null);
-        } else if eq_ic(opt, "rdb-only") || eq_ic(opt, "rdb-filter-only") {
+        } else if eq_ic(opt, "rdb-only") {
+            ctx.client.repl_rdb_only = val.as_ref() == b"1";
+        } else if eq_ic(opt, "rdb-filter-only") {
         } else {
             return Err(CmdError::err(format!(
                 "Unrecognized REPLCONF option: {}",

@@ -126,7 +126,13 @@ async fn serve_inner(
                 .await?;
             pos
         }
-        None => full_sync(shared, stream, client, &req, &name).await?,
+        None => {
+            let pos = full_sync(shared, stream, client, &req, &name).await?;
+            if client.repl_rdb_only {
+                return Ok(());
+            }
+            pos
+        }
     };
     {
         let mut state = shared.state.lock();

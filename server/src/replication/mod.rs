@@ -69,6 +69,8 @@ pub struct Repl {
     pub sync_partial_ok: u64,
     pub sync_partial_err: u64,
     pub last_ping_ms: i64,
+    /// Unix ms since when a master has had no replica (repl-backlog-ttl); 0 with some.
+    pub no_replicas_since_ms: i64,
 }
 
 impl Default for Repl {
@@ -85,6 +87,7 @@ impl Default for Repl {
             sync_partial_ok: 0,
             sync_partial_err: 0,
             last_ping_ms: 0,
+            no_replicas_since_ms: 0,
         }
     }
 }
@@ -295,6 +298,28 @@ pub fn cron(
     config: &crate::config::Config,
     now_ms: i64,
 ) {
+    // A master without replicas frees its backlog after repl-backlog-ttl, and starts a
+    // new history (Redis's replicationCron).
+    if !state.repl.is_replica() && state.repl.replicas.is_empty() && state.prop.backlog.is_some() {
+        let ttl = config.get_i64("repl-backlog-ttl") * 1000;
+        if state.repl.no_replicas_since_ms == 0 {
+            state.repl.no_replicas_since_ms = now_ms;
+        } else if ttl > 0 && now_ms - state.repl.no_replicas_since_ms > ttl {
+            let end = master_repl_offset(state);
+            state.repl.offset_no_backlog = end;
+            state.prop.backlog = None;
+            state.repl.replid = random_replid();
+            state.repl.replid2 = "0".repeat(40);
+            state.repl.second_repl_offset = -1;
+            tracing::info!(
+                "Replication backlog freed after {} seconds without connected replicas.",
+                ttl / 1000
+            );
+            return;
+        }
+    } else {
+        state.repl.no_replicas_since_ms = 0;
+    }
     let Some(bl) = state.prop.backlog.as_mut() else {
         return;
     };

@@ -393,6 +393,13 @@ async fn full_sync(
         m.read_offset = offset;
     }
     tracing::info!("MASTER <-> REPLICA sync: Finished with success");
+    // The AOF restarts from the new dataset, as Redis's restartAOFAfterSYNC.
+    if config.appendonly {
+        let now = crate::util::now_ms();
+        if let Err(e) = crate::persist::bgrewriteaof(shared, &mut state, &config, now, false) {
+            tracing::warn!("Failed to restart the AOF after a full sync: {e}");
+        }
+    }
     Ok(())
 }
 
