@@ -161,7 +161,8 @@ async fn serve_inner(
             return crate::replication::master::serve(shared, stream, client, req).await;
         }
         while let Some((offset, n, deadline)) = client.wait_repl.take() {
-            let reply = crate::replication::master::wait(shared, client, offset, n, deadline).await;
+            let reply =
+                crate::replication::master::wait(shared, stream, client, offset, n, deadline).await;
             encode(&reply, client.resp, &mut wbuf);
             if !batch.is_empty() {
                 let blocked = run_batch(

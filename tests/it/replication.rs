@@ -431,6 +431,25 @@ fn min_replicas_to_write() {
     // WAIT with a timeout returns the count it has.
     let n: i64 = redis::cmd("WAIT").arg(2).arg(100).query(&mut mc).unwrap();
     assert_eq!(n, 1);
+    // Commands pipelined behind a WAIT run after it, replies in order.
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("min-replicas-to-write")
+        .arg(0)
+        .query::<()>(&mut mc)
+        .unwrap();
+    let (ok, n, v): (String, i64, String) = redis::pipe()
+        .cmd("SET")
+        .arg("p")
+        .arg("1")
+        .cmd("WAIT")
+        .arg(1)
+        .arg(5000)
+        .cmd("GET")
+        .arg("p")
+        .query(&mut mc)
+        .unwrap();
+    assert_eq!((ok.as_str(), n, v.as_str()), ("OK", 1, "1"));
 }
 
 #[test]

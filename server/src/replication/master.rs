@@ -418,11 +418,13 @@ async fn stream_to(
 /// WAIT: until `n` replicas acknowledged `offset` or the deadline (0: none) passes.
 pub async fn wait(
     shared: &Shared,
+    stream: &TcpStream,
     client: &ClientState,
     offset: u64,
     n: usize,
     deadline: i64,
 ) -> rill_protocol::Reply {
+    let mut watch_socket = true;
     loop {
         let acked_now = super::acked(&shared.state.lock(), offset);
         let now = crate::util::now_ms();
@@ -437,7 +439,13 @@ pub async fn wait(
         } else {
             100
         };
+        let mut probe = [0u8; 1];
         tokio::select! {
+            // A client gone while waiting ends the wait (its next commands just queue).
+            r = stream.peek(&mut probe), if watch_socket => match r {
+                Ok(0) | Err(_) => return rill_protocol::Reply::Int(acked_now as i64),
+                Ok(_) => watch_socket = false,
+            },
             _ = shared.repl_ack.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(nap as u64)) => {}
         }
