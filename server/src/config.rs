@@ -599,6 +599,15 @@ impl Config {
         Ok(())
     }
 
+    /// Sets a parameter the server itself changes at runtime, immutable or not
+    /// (REPLICAOF records `replicaof` so CONFIG GET and CONFIG REWRITE show it).
+    pub fn set_internal(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let p = lookup(name).ok_or_else(|| format!("unknown parameter {name}"))?;
+        self.apply(p, value)?;
+        self.refresh();
+        Ok(())
+    }
+
     /// Whether enable-protected-configs lets a client (local = loopback or unix socket)
     /// change protected parameters.
     pub fn protected_configs_allowed(&self, local: bool) -> bool {

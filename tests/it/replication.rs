@@ -265,6 +265,16 @@ fn replicas_are_read_only_and_masterdown_without_stale_data() {
     let mut rc = r.conn();
     replicaof(&mut rc, &m);
     assert!(wait_for(T, || link_up(&mut rc)));
+    // REPLICAOF is recorded in the config (CONFIG GET, CONFIG REWRITE).
+    let cfg: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("replicaof")
+        .query(&mut rc)
+        .unwrap();
+    assert_eq!(
+        cfg,
+        vec!["replicaof".to_string(), format!("127.0.0.1 {}", m.port())]
+    );
     let e = redis::cmd("SET")
         .arg("k")
         .arg("v")

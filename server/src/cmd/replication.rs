@@ -43,7 +43,7 @@ fn replicaof(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         if ctx.state.repl.master.is_some() {
             let shared = ctx.shared;
             unset_master_locked(ctx);
-            shared.update_config(|c| c.set("replicaof", "")).0.ok();
+            let _ = shared.update_config(|c| c.set_internal("replicaof", "no one"));
         }
         return Ok(Reply::ok());
     }
@@ -69,7 +69,10 @@ fn replicaof(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     set_master_locked(ctx, &host, port);
     let v = format!("{host} {port}");
-    ctx.shared.update_config(|c| c.set("replicaof", &v)).0.ok();
+    let (_, config) = ctx
+        .shared
+        .update_config(|c| c.set_internal("replicaof", &v));
+    ctx.config = config;
     tracing::info!(
         "REPLICAOF {host}:{port} enabled (user request from 'id={} addr={}')",
         ctx.client.id,
