@@ -316,3 +316,47 @@ pub static COMMANDS: &[CommandSpec] = &[
         )
         .syntax("numreplicas timeout"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testkit::TestDb;
+
+    #[test]
+    fn argument_errors_match_redis() {
+        let mut t = TestDb::new();
+        assert_eq!(
+            t.resp(&["REPLICAOF", "127.0.0.1", "abc"]),
+            "-ERR Invalid master port\r\n"
+        );
+        assert_eq!(
+            t.resp(&["REPLICAOF", "127.0.0.1", "70000"]),
+            "-ERR Invalid master port\r\n"
+        );
+        assert_eq!(
+            t.resp(&["WAIT", "1"]),
+            "-ERR wrong number of arguments for 'wait' command\r\n"
+        );
+        assert_eq!(
+            t.resp(&["WAIT", "a", "1"]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        assert_eq!(t.resp(&["WAIT", "1", "-1"]), "-ERR timeout is negative\r\n");
+        assert_eq!(
+            t.resp(&["REPLCONF", "listening-port"]),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(
+            t.resp(&["REPLCONF", "foo", "bar"]),
+            "-ERR Unrecognized REPLCONF option: foo\r\n"
+        );
+        assert_eq!(t.resp(&["REPLCONF", "listening-port", "6380"]), "+OK\r\n");
+    }
+
+    #[test]
+    fn a_lone_master_reports_no_replicas() {
+        let mut t = TestDb::new();
+        assert_eq!(t.resp(&["WAIT", "0", "0"]), ":0\r\n");
+        assert_eq!(t.resp(&["ROLE"]), "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+        assert_eq!(t.resp(&["REPLICAOF", "NO", "ONE"]), "+OK\r\n");
+    }
+}
