@@ -206,7 +206,17 @@ fn full_sync_of_two_replicas_then_the_stream_then_partial_resync() {
     let n: i64 = redis::cmd("WAIT").arg(2).arg(5000).query(&mut mc).unwrap();
     assert_eq!(n, 2);
 
-    // Partial resync after the link is killed.
+    // Partial resync after the link is killed. The stream was last in database 3: the
+    // master continues there without a SELECT, and so must the replica.
+    redis::pipe()
+        .cmd("SELECT")
+        .arg(3)
+        .cmd("SET")
+        .arg("before")
+        .arg("3")
+        .query::<()>(&mut mc)
+        .unwrap();
+    assert!(caught_up(&mut mc, &mut c1));
     let killed: i64 = redis::cmd("CLIENT")
         .arg("KILL")
         .arg("TYPE")
@@ -225,7 +235,10 @@ fn full_sync_of_two_replicas_then_the_stream_then_partial_resync() {
         "sync_partial_ok"
     ) == "1"));
     assert!(caught_up(&mut mc, &mut c1));
+    redis::cmd("SELECT").arg(3).query::<()>(&mut c1).unwrap();
     assert_eq!(get(&mut c1, "during").as_deref(), Some("x"));
+    redis::cmd("SELECT").arg(0).query::<()>(&mut c1).unwrap();
+    redis::cmd("SELECT").arg(0).query::<()>(&mut mc).unwrap();
     assert_eq!(info_field(&mut mc, "stats", "sync_full"), "2");
 
     // ROLE on both sides.

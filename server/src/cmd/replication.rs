@@ -99,6 +99,7 @@ fn set_master_locked(ctx: &mut Ctx, host: &str, port: u16) {
         sync_bytes: (0, 0),
         client: None,
         synced: false,
+        db: 0,
     });
     for r in state.repl.replicas.values() {
         r.handle.kill();

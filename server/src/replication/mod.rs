@@ -39,6 +39,9 @@ pub struct MasterLink {
     pub client: Option<std::sync::Arc<crate::client::ClientHandle>>,
     /// A full sync happened on this link, so the data follows the master.
     pub synced: bool,
+    /// The database the master's stream last selected: a partial resync continues
+    /// without a SELECT (Redis keeps it in the cached master client).
+    pub db: usize,
 }
 
 /// One attached replica, as INFO's slaveN line shows it.

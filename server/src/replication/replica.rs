@@ -42,6 +42,7 @@ pub fn set_master(shared: &Shared, host: &str, port: u16) {
             sync_bytes: (0, 0),
             client: None,
             synced: false,
+            db: 0,
         });
         if was_master {
             tracing::info!("Connecting to MASTER {host}:{port}");
@@ -267,7 +268,10 @@ async fn link(shared: &Arc<Shared>, gen: u64, host: &str, port: u16) -> io::Resu
             state.repl.second_repl_offset = off as i64 + 1;
             disconnect_replicas(&mut state);
         }
-        state.repl.sync_partial_ok += 0;
+        // Bytes read but not applied before the drop are sent again.
+        if let Some(m) = state.repl.master.as_mut() {
+            m.read_offset = off;
+        }
     } else {
         return Err(io::Error::other(format!(
             "Unexpected reply to PSYNC from master: {r}"
@@ -391,6 +395,7 @@ async fn full_sync(
     if let Some(m) = state.repl.master.as_mut() {
         m.synced = true;
         m.read_offset = offset;
+        m.db = 0;
     }
     tracing::info!("MASTER <-> REPLICA sync: Finished with success");
     // The AOF restarts from the new dataset, as Redis's restartAOFAfterSYNC.
@@ -428,6 +433,7 @@ async fn stream_from(
     let mut client = ClientState::new(shared, peer, local);
     client.authenticated = true;
     client.is_master = true;
+    client.db = shared.state.lock().repl.master.as_ref().map_or(0, |m| m.db);
     client.handle.info.lock().flags.push('M');
     let handle = client.handle.clone();
     shared.register_client(handle.clone());
@@ -573,6 +579,9 @@ fn apply(
         shared.repl_feed.send_replace(b.end());
     }
     state.prop.backlog = backlog;
+    if let Some(m) = state.repl.master.as_mut() {
+        m.db = client.db;
+    }
     // The raw stream switched databases on its own: a write of ours after a promotion
     // must start with a SELECT.
     state.prop.repl_db = None;
