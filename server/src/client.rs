@@ -136,6 +136,18 @@ pub struct ClientState {
     pub pubsub: Option<Box<crate::pubsub::ClientSubs>>,
     /// Set by a blocking command that must wait (see `crate::blocking`).
     pub blocked: Option<Box<crate::blocking::BlockedOn>>,
+    /// The replica link's client applying the master's stream: no gates.
+    pub is_master: bool,
+    /// REPLCONF listening-port / ip-address / capa eof, before PSYNC.
+    pub repl_port: u16,
+    pub repl_ip: Option<String>,
+    pub repl_capa_eof: bool,
+    /// REPLCONF rdb-only 1 (redis-cli --rdb): closed once the RDB is sent.
+    pub repl_rdb_only: bool,
+    /// Set by PSYNC/SYNC: after this batch the connection serves a replica.
+    pub psync: Option<crate::replication::master::PsyncRequest>,
+    /// Set by WAIT: (offset, replicas, deadline unix ms or 0); the connection waits.
+    pub wait_repl: Option<(u64, usize, i64)>,
 }
 
 /// A transaction being queued (Redis's `multiState` + CLIENT_DIRTY_EXEC).
@@ -186,6 +198,13 @@ impl ClientState {
             pubsub: None,
             blocked: None,
             aof_loader: false,
+            is_master: false,
+            repl_port: 0,
+            repl_ip: None,
+            repl_capa_eof: false,
+            repl_rdb_only: false,
+            psync: None,
+            wait_repl: None,
         }
     }
 

@@ -47,6 +47,8 @@ pub struct Config {
     pub loglevel: String,
     pub logfile: String,
     pub active_expire_effort: u32,
+    /// min-replicas-to-write (checked on every write).
+    pub min_replicas_to_write: i64,
     /// notify-keyspace-events as NOTIFY_* flags ([`crate::config_params`]).
     pub notify_keyspace_events: u32,
     /// `save` rules as (seconds, changes).
@@ -349,6 +351,7 @@ impl Default for Config {
             loglevel: "notice".into(),
             logfile: String::new(),
             active_expire_effort: 1,
+            min_replicas_to_write: 0,
             notify_keyspace_events: 0,
             save_params: vec![],
             appendonly: false,
@@ -596,6 +599,15 @@ impl Config {
         Ok(())
     }
 
+    /// Sets a parameter the server itself changes at runtime, immutable or not
+    /// (REPLICAOF records `replicaof` so CONFIG GET and CONFIG REWRITE show it).
+    pub fn set_internal(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let p = lookup(name).ok_or_else(|| format!("unknown parameter {name}"))?;
+        self.apply(p, value)?;
+        self.refresh();
+        Ok(())
+    }
+
     /// Whether enable-protected-configs lets a client (local = loopback or unix socket)
     /// change protected parameters.
     pub fn protected_configs_allowed(&self, local: bool) -> bool {
@@ -643,6 +655,7 @@ impl Config {
         self.loglevel = self.get("loglevel").to_string();
         self.logfile = self.get("logfile").to_string();
         self.active_expire_effort = self.int("active-expire-effort") as u32;
+        self.min_replicas_to_write = self.int("min-replicas-to-write");
         self.notify_keyspace_events =
             keyspace_events_from_str(self.get("notify-keyspace-events")).unwrap_or(0);
         let save: Vec<u64> = self

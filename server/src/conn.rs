@@ -157,6 +157,35 @@ async fn serve_inner(
         if client.close_after_reply {
             return Ok(());
         }
+        if let Some(req) = client.psync.take() {
+            return crate::replication::master::serve(shared, stream, client, req).await;
+        }
+        while let Some((offset, n, deadline)) = client.wait_repl.take() {
+            let reply =
+                crate::replication::master::wait(shared, stream, client, offset, n, deadline).await;
+            encode(&reply, client.resp, &mut wbuf);
+            if !batch.is_empty() {
+                let blocked = run_batch(
+                    shared,
+                    client,
+                    &mut batch,
+                    &mut wbuf,
+                    shared.config(),
+                    rbuf.len(),
+                )
+                .await;
+                if blocked.is_some()
+                    && !run_blocked(shared, stream, client, &mut batch, &mut wbuf, &mut rbuf)
+                        .await?
+                {
+                    return Ok(());
+                }
+            }
+        }
+        if !wbuf.is_empty() {
+            stream.write_all(&wbuf).await?;
+            wbuf.clear();
+        }
     }
 }
 
@@ -361,7 +390,10 @@ async fn run_batch(
                 }
             }
             last = i;
-            if ctx.client.close_after_reply {
+            if ctx.client.close_after_reply
+                || ctx.client.psync.is_some()
+                || ctx.client.wait_repl.is_some()
+            {
                 break;
             }
         }
@@ -370,6 +402,12 @@ async fn run_batch(
         }
         let config = ctx.config.clone();
         aof_target = crate::persist::aof::batch_target(shared, &state, &config);
+        if let Some(bl) = state.prop.backlog.as_mut() {
+            if *shared.repl_feed.borrow() != bl.end() {
+                bl.trim();
+                shared.repl_feed.send_replace(bl.end());
+            }
+        }
     }
     if let Some((target, always)) = aof_target {
         crate::persist::aof::after_batch(shared, target, always).await;
@@ -386,6 +424,9 @@ async fn run_batch(
             if let Some(argv) = client.blocked.as_mut().and_then(|b| b.retry_argv.take()) {
                 batch[0] = argv;
             }
+        }
+        None if client.psync.is_some() || client.wait_repl.is_some() => {
+            batch.drain(..=last);
         }
         None => batch.clear(),
     }

@@ -24,6 +24,7 @@ pub mod listener;
 pub mod persist;
 pub mod propagate;
 pub mod pubsub;
+pub mod replication;
 pub mod shared;
 pub mod util;
 
@@ -82,6 +83,12 @@ impl Server {
         // Clients are served (with -LOADING) while the dataset loads, as Redis does.
         let s = shared.clone();
         let loaded = tokio::task::spawn_blocking(move || persist::load::load_on_start(&s));
+        let replicaof = shared.config().get("replicaof").to_string();
+        if let Some((host, port)) = replicaof.split_once(' ') {
+            if let Ok(port) = port.parse() {
+                replication::replica::set_master(&shared, host, port);
+            }
+        }
         Ok(Server {
             shared,
             broker,
@@ -164,7 +171,8 @@ async fn cron(shared: Arc<Shared>, broker: Arc<broker::Broker>) {
             let mut guard = shared.state.lock();
             let state = &mut *guard;
             state.begin(now, &config);
-            if active_expire {
+            // Replicas do not expire keys: the master's DELs arrive in the stream.
+            if active_expire && !state.repl.is_replica() {
                 // ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP scaled by effort, per database.
                 let budget = 20 * 10 * config.active_expire_effort as usize;
                 for (i, db) in state.store.dbs.iter_mut().enumerate() {
@@ -184,6 +192,7 @@ async fn cron(shared: Arc<Shared>, broker: Arc<broker::Broker>) {
                 }
             }
             crate::persist::cron(&shared, state, &config, now);
+            replication::cron(&shared, state, &config, now);
             state.total_commands
         };
         // Kafka's log.retention.check.interval.ms is 5 minutes; 30 s suits a CI broker.

@@ -24,11 +24,30 @@ pub struct Propagation {
     db: Option<usize>,
     /// Set by a handler: what the current call propagates instead of its argv.
     pub(crate) call_override: Option<Vec<Vec<Bytes>>>,
+    /// The replication target: created with the first replica (as Redis's backlog) and
+    /// kept until REPLICAOF makes this server a replica of another master.
+    pub backlog: Option<crate::replication::backlog::Backlog>,
+    /// Database of the last command fed to replicas (Redis's slaveseldb); `None` forces
+    /// a SELECT (a new full sync starts).
+    pub repl_db: Option<usize>,
 }
 
 impl Propagation {
     /// Emits one command run against database `db`.
     pub fn command<A: AsRef<[u8]>>(&mut self, db: usize, argv: &[A]) {
+        if let Some(bl) = self.backlog.as_mut() {
+            let buf = bl.buf_mut();
+            if self.repl_db != Some(db) {
+                let n = itoa::Buffer::new().format(db).to_owned();
+                encode_command(buf, &[b"SELECT".as_slice(), n.as_bytes()]);
+                self.repl_db = Some(db);
+            }
+            encode_command(buf, argv);
+            if !self.enabled {
+                self.ops += 1;
+                return;
+            }
+        }
         if !self.enabled {
             return;
         }
@@ -39,6 +58,12 @@ impl Propagation {
         }
         self.encode(argv);
         self.ops += 1;
+    }
+
+    /// True while the AOF or replicas consume the stream.
+    #[inline]
+    pub fn active(&self) -> bool {
+        self.enabled || self.backlog.is_some()
     }
 
     /// The next command emitted is preceded by a SELECT (a new AOF file starts).
@@ -54,20 +79,42 @@ impl Propagation {
 
     /// Wraps the commands emitted since `mark` (a `(buf.len(), ops)` pair taken before)
     /// in MULTI ... EXEC when there is more than one, as Redis 7.0 does for EXEC.
-    pub fn wrap_multi(&mut self, mark: (usize, u64)) {
-        if !self.enabled || self.ops - mark.1 < 2 || mark.0 > self.buf.len() {
+    pub fn wrap_multi(&mut self, mark: Mark) {
+        if self.ops - mark.ops < 2 {
             return;
         }
         let mut multi = Vec::new();
         encode_command(&mut multi, &[b"MULTI"]);
+        if let Some(bl) = self.backlog.as_mut() {
+            if mark.repl <= bl.len() {
+                bl.buf_mut()
+                    .splice(mark.repl..mark.repl, multi.iter().copied());
+                encode_command(bl.buf_mut(), &[b"EXEC"]);
+            }
+        }
+        if !self.enabled || mark.aof > self.buf.len() {
+            return;
+        }
         self.total_bytes += multi.len() as u64;
-        self.buf.splice(mark.0..mark.0, multi);
+        self.buf.splice(mark.aof..mark.aof, multi);
         self.encode(&[b"EXEC"]);
     }
 
-    pub fn mark(&self) -> (usize, u64) {
-        (self.buf.len(), self.ops)
+    pub fn mark(&self) -> Mark {
+        Mark {
+            aof: self.buf.len(),
+            repl: self.backlog.as_ref().map_or(0, |b| b.len()),
+            ops: self.ops,
+        }
     }
+}
+
+/// Where the targets stood before a call, for [`Propagation::wrap_multi`].
+#[derive(Clone, Copy)]
+pub struct Mark {
+    aof: usize,
+    repl: usize,
+    ops: u64,
 }
 
 #[cfg(test)]

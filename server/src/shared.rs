@@ -52,6 +52,8 @@ pub struct State {
     /// Effects of write commands for the AOF (crate::propagate).
     pub prop: crate::propagate::Propagation,
     pub persist: crate::persist::Persist,
+    /// Replication role, IDs, attached replicas (crate::replication).
+    pub repl: crate::replication::Repl,
 }
 
 /// Samples of one LATENCY event (Redis keeps the last 160, one per second).
@@ -171,6 +173,7 @@ impl State {
         let databases = config.databases;
         State {
             prop: Default::default(),
+            repl: Default::default(),
             persist: crate::persist::Persist::new(config),
             store: Store::new(databases),
             cmdstats: vec![CmdStat::default(); crate::cmd::table().names.len()],
@@ -217,6 +220,18 @@ impl State {
         clock.lfu_decay_time = config.lfu_decay_time;
         clock.frozen = self.persist.child.is_some();
         self.store.begin(now_ms, clock);
+        // Replicas hide expired keys; the master's DEL removes them.
+        let replica = self.repl.master.is_some();
+        if self
+            .store
+            .dbs
+            .first()
+            .is_some_and(|d| d.no_lazy_delete != replica)
+        {
+            for db in &mut self.store.dbs {
+                db.no_lazy_delete = replica;
+            }
+        }
     }
 }
 
@@ -268,6 +283,8 @@ pub struct Pause {
 }
 
 pub struct Shared {
+    /// This Shared, for tasks a command starts (the replica link).
+    pub me: std::sync::Weak<Shared>,
     config: RwLock<Arc<Config>>,
     pub state: Mutex<State>,
     pub stats: Stats,
@@ -287,8 +304,10 @@ pub struct Shared {
     pub listen_addrs: Mutex<Vec<std::net::SocketAddr>>,
     pub executable: String,
     pub config_file: String,
-    /// Replication ID reported by INFO replication (a replica link replaces it).
-    pub master_replid: String,
+    /// The backlog's end after the last feed: wakes the tasks sending to replicas.
+    pub repl_feed: tokio::sync::watch::Sender<u64>,
+    /// A replica sent REPLCONF ACK (wakes WAIT).
+    pub repl_ack: Notify,
     /// DEBUG SET-ACTIVE-EXPIRE: the cron expires keys only while this is true.
     pub active_expire: AtomicBool,
     /// Clients blocked in a blocking command (blocked_clients).
@@ -340,14 +359,14 @@ impl Shared {
     pub fn new(config: Config) -> Arc<Shared> {
         let (monitors, _) = broadcast::channel(1024);
         let run_id = random_hex40();
-        let master_replid = random_hex40();
         let state = State::new(&config);
         let config_file = config
             .file
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        Arc::new(Shared {
+        Arc::new_cyclic(|me| Shared {
+            me: me.clone(),
             config: RwLock::new(Arc::new(config)),
             state: Mutex::new(state),
             stats: Stats::default(),
@@ -368,7 +387,8 @@ impl Shared {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             config_file,
-            master_replid,
+            repl_feed: tokio::sync::watch::channel(0).0,
+            repl_ack: Notify::new(),
             active_expire: AtomicBool::new(true),
             blocked_clients: AtomicUsize::new(0),
             pubsub: Default::default(),

@@ -21,6 +21,8 @@ mod memory;
 mod multi;
 mod persistence;
 mod pubsub;
+mod repl_interop;
+mod replication;
 mod security;
 mod server;
 mod set;

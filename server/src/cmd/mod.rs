@@ -16,6 +16,7 @@ pub mod memory;
 pub mod multi;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod server;
 pub mod set;
 pub mod stream;
@@ -98,6 +99,7 @@ pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
 pub const NO_MULTI: u32 = 1 << 17;
 pub const MOVABLEKEYS: u32 = 1 << 18;
 pub const ALLOW_BUSY: u32 = 1 << 19;
+pub const NO_ASYNC_LOADING: u32 = 1 << 20;
 
 pub const FLAG_NAMES: &[(u32, &str)] = &[
     (WRITE, "write"),
@@ -116,6 +118,7 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (NO_AUTH, "no_auth"),
     (MAY_REPLICATE, "may_replicate"),
     (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+    (NO_ASYNC_LOADING, "no_async_loading"),
     (NO_MULTI, "no_multi"),
     (MOVABLEKEYS, "movablekeys"),
     (ALLOW_BUSY, "allow_busy"),
@@ -226,6 +229,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         pubsub::COMMANDS,
         persistence::COMMANDS,
         topic::COMMANDS,
+        replication::COMMANDS,
     ]
 }
 
@@ -352,7 +356,7 @@ impl<'a> Ctx<'a> {
     /// This call propagates `argv` instead of its own argv; call again to append more
     /// commands (Redis's rewriteClientCommandVector / alsoPropagate).
     pub fn propagate_as(&mut self, argv: Vec<Bytes>) {
-        if self.state.prop.enabled {
+        if self.state.prop.active() {
             self.state
                 .prop
                 .call_override
@@ -363,7 +367,7 @@ impl<'a> Ctx<'a> {
 
     /// This call propagates nothing, whatever it changed (preventCommandPropagation).
     pub fn propagate_none(&mut self) {
-        if self.state.prop.enabled {
+        if self.state.prop.active() {
             self.state.prop.call_override.get_or_insert_with(Vec::new);
         }
     }
@@ -482,7 +486,7 @@ pub fn dispatch(ctx: &mut Ctx, argv: &[Bytes]) -> Reply {
 }
 
 fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
-    if ctx.client.aof_loader {
+    if ctx.client.aof_loader || ctx.client.is_master {
         return Ok(());
     }
     if !ctx.client.authenticated && spec.flags & NO_AUTH == 0 {
@@ -494,7 +498,10 @@ fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
     }
     // As Redis's processCommand: evict before every command, refuse only DENYOOM ones,
     // and inside MULTI anything but EXEC/DISCARD/QUIT/RESET (queueing takes memory).
-    if ctx.config.maxmemory > 0 {
+    // A replica leaves eviction to its master (replica-ignore-maxmemory yes).
+    if ctx.config.maxmemory > 0
+        && !(ctx.state.repl.is_replica() && ctx.config.get_bool("replica-ignore-maxmemory"))
+    {
         let evicted = crate::evict::perform_evictions(ctx);
         if spec.flags & DENYOOM != 0 || (in_multi && !multi::exempt_from_multi_oom(spec)) {
             evicted?;
@@ -504,6 +511,9 @@ fn gates(ctx: &mut Ctx, spec: &CommandSpec) -> Result<(), CmdError> {
         if let Some(e) = crate::persist::deny_writes(ctx.shared, ctx.state, &ctx.config) {
             return Err(e);
         }
+    }
+    if let Some(e) = replication::gate(ctx, spec) {
+        return Err(e);
     }
     if spec.flags & LOADING == 0
         && ctx
@@ -524,10 +534,10 @@ pub fn call(ctx: &mut Ctx, reg: &'static Registered, argv: &[Bytes]) -> Reply {
     let dirty_before = ctx.state.store.dirty;
     // A top-level call that emits several commands (EXEC, SPOP with a count, a lazy
     // expiry's DEL before the command) propagates them as one MULTI/EXEC, as Redis 7.0.
-    let mark = (!ctx.client.in_exec && ctx.state.prop.enabled).then(|| ctx.state.prop.mark());
+    let mark = (!ctx.client.in_exec && ctx.state.prop.active()).then(|| ctx.state.prop.mark());
     let res = (reg.spec.handler)(ctx, argv);
     ctx.notify_expired();
-    if ctx.state.prop.enabled {
+    if ctx.state.prop.active() {
         let db = ctx.client.db;
         let prop = &mut ctx.state.prop;
         match prop.call_override.take() {

@@ -990,9 +990,9 @@ fn info_section(ctx: &mut Ctx, name: &str, o: &mut String) {
                 "rejected_connections:{}",
                 ld(&stats.rejected_connections)
             );
-            field!(o, "sync_full:0");
-            field!(o, "sync_partial_ok:0");
-            field!(o, "sync_partial_err:0");
+            field!(o, "sync_full:{}", ctx.state.repl.sync_full);
+            field!(o, "sync_partial_ok:{}", ctx.state.repl.sync_partial_ok);
+            field!(o, "sync_partial_err:{}", ctx.state.repl.sync_partial_err);
             field!(o, "expired_keys:{expired}");
             field!(o, "expired_stale_perc:0.00");
             field!(o, "expired_time_cap_reached_count:0");
@@ -1043,21 +1043,7 @@ fn info_section(ctx: &mut Ctx, name: &str, o: &mut String) {
         }
         "replication" => {
             o.push_str("# Replication\r\n");
-            field!(o, "role:master");
-            field!(o, "connected_slaves:0");
-            field!(o, "master_failover_state:no-failover");
-            field!(o, "master_replid:{}", shared.master_replid);
-            field!(o, "master_replid2:{}", "0".repeat(40));
-            field!(o, "master_repl_offset:0");
-            field!(o, "second_repl_offset:-1");
-            field!(o, "repl_backlog_active:0");
-            field!(
-                o,
-                "repl_backlog_size:{}",
-                cfg_or(&config, "repl-backlog-size", "1048576")
-            );
-            field!(o, "repl_backlog_first_byte_offset:0");
-            field!(o, "repl_backlog_histlen:0");
+            crate::replication::info(ctx.state, &config, ctx.now_ms, o);
         }
         "cpu" => {
             let (p, t) = cpu_times();

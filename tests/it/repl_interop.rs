@@ -1,0 +1,345 @@
+//! Replication with Debian's redis-server 7.0 in both directions: a real redis-server
+//! replicating from Rill (disk-backed and diskless full sync, then a partial resync), and
+//! Rill replicating from a real redis-server (full, then partial).
+
+use crate::common::{wait_for, TestServer};
+use crate::replication::info_field;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(20);
+
+const RILL: &[&str] = &[
+    "--enable-debug-command",
+    "yes",
+    "--repl-diskless-sync-delay",
+    "0",
+    "--save",
+    "",
+    "--kafka-port",
+    "-1",
+];
+
+/// A redis-server child on a free port, killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn start(extra: &[&str]) -> Redis {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no", "--dir"])
+                .arg(dir.path())
+                .args([
+                    "--enable-debug-command",
+                    "yes",
+                    "--repl-diskless-sync-delay",
+                    "0",
+                ])
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server (apt-get install redis-server)");
+            let mut r = Redis {
+                child,
+                port,
+                _dir: dir,
+            };
+            let want = format!("process_id:{}", r.child.id());
+            if wait_for(Duration::from_secs(10), || {
+                r.try_conn().is_some_and(|mut c| {
+                    redis::cmd("INFO")
+                        .arg("server")
+                        .query::<String>(&mut c)
+                        .is_ok_and(|s| s.contains(&want))
+                })
+            }) {
+                return r;
+            }
+            let _ = r.child.kill();
+        }
+        panic!("redis-server did not start");
+    }
+
+    fn try_conn(&self) -> Option<redis::Connection> {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .ok()?
+            .get_connection()
+            .ok()
+    }
+
+    fn conn(&self) -> redis::Connection {
+        self.try_conn().expect("connect to redis-server")
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn replicaof(c: &mut redis::Connection, port: u16) {
+    let ok: String = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(port)
+        .query(c)
+        .expect("REPLICAOF");
+    assert_eq!(ok, "OK");
+}
+
+fn caught_up(m: &mut redis::Connection, r: &mut redis::Connection) -> bool {
+    wait_for(T, || {
+        let mo = info_field(m, "replication", "master_repl_offset");
+        info_field(r, "replication", "master_link_status") == "up"
+            && info_field(r, "replication", "slave_repl_offset") == mo
+    })
+}
+
+fn fill(c: &mut redis::Connection) {
+    redis::cmd("DEBUG")
+        .arg("POPULATE")
+        .arg(20_000)
+        .query::<()>(c)
+        .unwrap();
+    redis::pipe()
+        .cmd("RPUSH")
+        .arg("list")
+        .arg("a")
+        .arg("b")
+        .cmd("SADD")
+        .arg("set")
+        .arg("x")
+        .cmd("HSET")
+        .arg("hash")
+        .arg("f")
+        .arg("v")
+        .cmd("ZADD")
+        .arg("zset")
+        .arg(2.5)
+        .arg("m")
+        .cmd("XADD")
+        .arg("stream")
+        .arg("1-1")
+        .arg("f")
+        .arg("v")
+        .cmd("SET")
+        .arg("ttl")
+        .arg("v")
+        .arg("EX")
+        .arg(1000)
+        .query::<()>(c)
+        .unwrap();
+}
+
+fn check_same(a: &mut redis::Connection, b: &mut redis::Connection) {
+    let q = |c: &mut redis::Connection| -> (i64, Vec<String>, Vec<String>, Option<String>, i64) {
+        redis::pipe()
+            .cmd("DBSIZE")
+            .cmd("LRANGE")
+            .arg("list")
+            .arg(0)
+            .arg(-1)
+            .cmd("ZRANGE")
+            .arg("zset")
+            .arg(0)
+            .arg(-1)
+            .arg("WITHSCORES")
+            .cmd("GET")
+            .arg("key:19999")
+            .cmd("XLEN")
+            .arg("stream")
+            .query(c)
+            .unwrap()
+    };
+    assert_eq!(q(a), q(b));
+}
+
+fn redis_replica_of_rill(diskless: &str) {
+    let m = TestServer::start_with(&[RILL, &["--repl-diskless-sync", diskless]].concat());
+    let mut mc = m.conn();
+    fill(&mut mc);
+    let r = Redis::start(&[]);
+    let mut rc = r.conn();
+    replicaof(&mut rc, m.port());
+    assert!(caught_up(&mut mc, &mut rc));
+    check_same(&mut mc, &mut rc);
+    redis::cmd("INCRBY")
+        .arg("counter")
+        .arg(5)
+        .query::<()>(&mut mc)
+        .unwrap();
+    redis::cmd("SET")
+        .arg("px")
+        .arg("v")
+        .arg("PX")
+        .arg(100_000)
+        .query::<()>(&mut mc)
+        .unwrap();
+    assert!(caught_up(&mut mc, &mut rc));
+    let v: Option<String> = redis::cmd("GET").arg("counter").query(&mut rc).unwrap();
+    assert_eq!(v.as_deref(), Some("5"));
+    let ttl: i64 = redis::cmd("PTTL").arg("px").query(&mut rc).unwrap();
+    assert!(ttl > 0, "{ttl}");
+    let n: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut mc).unwrap();
+    assert_eq!(n, 1);
+    // Partial resync after the link drops on the redis-server side.
+    let full = info_field(&mut mc, "stats", "sync_full");
+    let ok: i64 = info_field(&mut mc, "stats", "sync_partial_ok")
+        .parse()
+        .unwrap();
+    redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("master")
+        .query::<()>(&mut rc)
+        .unwrap();
+    redis::cmd("SET")
+        .arg("during")
+        .arg("x")
+        .query::<()>(&mut mc)
+        .unwrap();
+    assert!(wait_for(T, || {
+        info_field(&mut mc, "stats", "sync_partial_ok")
+            .parse::<i64>()
+            .unwrap()
+            == ok + 1
+    }));
+    assert!(caught_up(&mut mc, &mut rc));
+    let v: Option<String> = redis::cmd("GET").arg("during").query(&mut rc).unwrap();
+    assert_eq!(v.as_deref(), Some("x"));
+    assert_eq!(info_field(&mut mc, "stats", "sync_full"), full);
+}
+
+#[test]
+fn redis_server_replicates_from_rill_disk() {
+    redis_replica_of_rill("no");
+}
+
+#[test]
+fn redis_server_replicates_from_rill_diskless() {
+    redis_replica_of_rill("yes");
+}
+
+#[test]
+fn rill_replicates_from_redis_server() {
+    for diskless in ["yes", "no"] {
+        let m = Redis::start(&["--repl-diskless-sync", diskless]);
+        let mut mc = m.conn();
+        fill(&mut mc);
+        let r = TestServer::start_with(RILL);
+        let mut rc = r.conn();
+        replicaof(&mut rc, m.port);
+        assert!(caught_up(&mut mc, &mut rc), "diskless {diskless}");
+        check_same(&mut mc, &mut rc);
+        redis::pipe()
+            .cmd("SELECT")
+            .arg(2)
+            .cmd("SET")
+            .arg("in2")
+            .arg("v")
+            .cmd("SELECT")
+            .arg(0)
+            .cmd("MULTI")
+            .cmd("INCR")
+            .arg("c")
+            .cmd("INCR")
+            .arg("c")
+            .cmd("EXEC")
+            .query::<()>(&mut mc)
+            .unwrap();
+        assert!(caught_up(&mut mc, &mut rc));
+        let v: Option<String> = redis::cmd("GET").arg("c").query(&mut rc).unwrap();
+        assert_eq!(v.as_deref(), Some("2"));
+        // redis-server's WAIT sees Rill's ACKs (REPLCONF GETACK answered).
+        let n: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut mc).unwrap();
+        assert_eq!(n, 1);
+        // Partial resync after the link is killed on Rill's side.
+        redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("master")
+            .query::<()>(&mut rc)
+            .unwrap();
+        redis::cmd("SET")
+            .arg("during")
+            .arg("x")
+            .query::<()>(&mut mc)
+            .unwrap();
+        assert!(wait_for(T, || info_field(
+            &mut mc,
+            "stats",
+            "sync_partial_ok"
+        ) == "1"));
+        assert!(caught_up(&mut mc, &mut rc));
+        let v: Option<String> = redis::cmd("GET").arg("during").query(&mut rc).unwrap();
+        assert_eq!(v.as_deref(), Some("x"));
+        assert_eq!(info_field(&mut mc, "stats", "sync_full"), "1");
+        assert_eq!(
+            info_field(&mut rc, "replication", "master_replid"),
+            info_field(&mut mc, "replication", "master_replid")
+        );
+    }
+}
+
+fn field_names(c: &mut redis::Connection) -> Vec<String> {
+    let info: String = redis::cmd("INFO").arg("replication").query(c).unwrap();
+    info.lines()
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string()))
+        .collect()
+}
+
+#[test]
+fn info_replication_fields_match_redis_server_for_both_roles() {
+    // redis-server master with a Rill replica; Rill master with a redis-server replica.
+    let rm = Redis::start(&[]);
+    let lr = TestServer::start_with(RILL);
+    let lm = TestServer::start_with(RILL);
+    let rr = Redis::start(&[]);
+    let (mut rmc, mut lrc, mut lmc, mut rrc) = (rm.conn(), lr.conn(), lm.conn(), rr.conn());
+    replicaof(&mut lrc, rm.port);
+    replicaof(&mut rrc, lm.port());
+    assert!(caught_up(&mut rmc, &mut lrc));
+    assert!(caught_up(&mut lmc, &mut rrc));
+    for m in [&mut rmc, &mut lmc] {
+        assert!(wait_for(T, || info_field(m, "replication", "slave0")
+            .contains("state=online")));
+    }
+    assert_eq!(field_names(&mut lmc), field_names(&mut rmc));
+    assert_eq!(field_names(&mut lrc), field_names(&mut rrc));
+    // ROLE: the same shapes.
+    let shape = |v: redis::Value| -> Vec<String> {
+        let redis::Value::Array(items) = v else {
+            panic!("{v:?}")
+        };
+        items
+            .iter()
+            .map(|i| match i {
+                redis::Value::Int(_) => "int".into(),
+                redis::Value::BulkString(b)
+                    if b == b"connected" || b == b"slave" || b == b"master" =>
+                {
+                    String::from_utf8_lossy(b).into_owned()
+                }
+                redis::Value::BulkString(_) => "bulk".into(),
+                redis::Value::Array(a) => format!("array{}", a.len()),
+                o => format!("{o:?}"),
+            })
+            .collect()
+    };
+    let role = |c: &mut redis::Connection| shape(redis::cmd("ROLE").query(c).unwrap());
+    assert_eq!(role(&mut lmc), role(&mut rmc));
+    assert_eq!(role(&mut lrc), role(&mut rrc));
+}
