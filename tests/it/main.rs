@@ -22,6 +22,7 @@ mod multi;
 mod persistence;
 mod pubsub;
 mod security;
+mod sentinel;
 mod server;
 mod set;
 mod stream;

@@ -1,9 +1,7 @@
 //! SENTINEL, and INFO / ROLE / PUBLISH as sentinel mode serves them (sentinel.c).
 
 use super::*;
-use crate::sentinel::{
-    self, failover, link, FailoverState, Instance, Master, Peer, Replica, State,
-};
+use crate::sentinel::{self, failover, link, Instance, Master, Peer, Replica, State};
 
 fn sentinel() -> Result<&'static Arc<sentinel::Sentinel>, CmdError> {
     sentinel::get().ok_or_else(|| CmdError::err("This instance is not a sentinel"))
@@ -245,19 +243,8 @@ fn get_master_addr(_: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let Some(m) = st.masters.get(&s(&argv[2])) else {
         return Ok(Reply::NullArray);
     };
-    // Once the promoted replica reconfigures the others, it is the address to use.
-    let promoted = m
-        .promoted
-        .as_ref()
-        .and_then(|k| m.replicas.get(k))
-        .filter(|_| {
-            matches!(
-                m.failover_state,
-                FailoverState::ReconfSlaves | FailoverState::UpdateConfig
-            )
-        });
-    let inst = promoted.map(|r| &r.inst).unwrap_or(&m.inst);
-    Ok(Reply::Array(vec![b(&inst.ip), b(inst.port)]))
+    let (ip, port) = m.current_addr();
+    Ok(Reply::Array(vec![b(ip), b(port)]))
 }
 
 /// ```text

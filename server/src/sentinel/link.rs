@@ -854,12 +854,8 @@ fn next_out(s: &Sentinel, t: &Target, local_ip: &str, now: i64) -> Option<Vec<Ou
         s.port
     };
     let m = st.masters.get_mut(&t.master)?;
-    let (mname, mip, mport, mepoch) = (
-        m.inst.name.clone(),
-        m.inst.ip.clone(),
-        m.inst.port,
-        m.config_epoch,
-    );
+    let (mip, mport) = m.current_addr();
+    let (mname, mip, mepoch) = (m.inst.name.clone(), mip.to_string(), m.config_epoch);
     let fast_info = match &t.kind {
         Kind::Replica(k) => m.replicas.get(k).is_some_and(|r| {
             r.reconf_sent

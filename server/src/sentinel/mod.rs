@@ -286,6 +286,22 @@ impl Master {
     pub fn in_failover(&self) -> bool {
         self.failover_state != FailoverState::None
     }
+    /// sentinelGetCurrentMasterAddress: the promoted replica once it reconfigures the
+    /// others, so hello messages and GET-MASTER-ADDR-BY-NAME announce the new master early.
+    pub fn current_addr(&self) -> (&str, u16) {
+        let promoted = self
+            .promoted
+            .as_ref()
+            .and_then(|k| self.replicas.get(k))
+            .filter(|_| {
+                matches!(
+                    self.failover_state,
+                    FailoverState::ReconfSlaves | FailoverState::UpdateConfig
+                )
+            });
+        let inst = promoted.map(|r| &r.inst).unwrap_or(&self.inst);
+        (&inst.ip, inst.port)
+    }
 }
 
 /// Everything the sentinel knows; guarded by [`Sentinel::state`].
