@@ -337,7 +337,7 @@ print(new[1], took, msg['data'].decode())
 /// 1 master + 2 replicas of `data_bin`, 3 Rill sentinels: SIGKILL the master; redis-py
 /// writes to the new master, acknowledged writes survive, the other replica follows, and
 /// the restarted old master is turned into a replica.
-fn failover_with(data_bin: &str) {
+fn failover_with(data_bin: &str, real_sentinels: [bool; 3]) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mp = free_port();
     let master = data_node(data_bin, mp, None, dir.path());
@@ -409,7 +409,14 @@ fn failover_with(data_bin: &str) {
 
 #[test]
 fn sentinel_failover_redis_py_with_redis_server_nodes() {
-    failover_with("redis-server");
+    failover_with("redis-server", [false; 3]);
+}
+
+/// A Rill sentinel in one quorum with two real ones: hello, votes and epochs must agree
+/// whoever leads the failover.
+#[test]
+fn sentinel_failover_mixed_with_redis_sentinels() {
+    failover_with("redis-server", [false, true, true]);
 }
 
 // Needs Rill's replication (REPLICAOF, PSYNC, INFO replication, WAIT), built on another
@@ -417,5 +424,12 @@ fn sentinel_failover_redis_py_with_redis_server_nodes() {
 #[test]
 #[ignore]
 fn sentinel_failover_redis_py_with_rill_nodes() {
-    failover_with(rill_bin());
+    failover_with(rill_bin(), [false; 3]);
+}
+
+// Real redis-sentinel processes managing Rill data nodes; needs Rill's replication too.
+#[test]
+#[ignore]
+fn redis_sentinel_failover_with_rill_nodes() {
+    failover_with(rill_bin(), [true; 3]);
 }

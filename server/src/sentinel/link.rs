@@ -665,6 +665,7 @@ pub fn process_info(st: &mut State, t: &Target, text: &str, now: i64) {
     }
     let mut events: Vec<(&str, String)> = vec![];
     let is_master_target = t.kind == Kind::Master;
+    let mut rebooted = false;
     {
         let Some(inst) = inst_mut_in(m, t) else {
             return;
@@ -672,6 +673,9 @@ pub fn process_info(st: &mut State, t: &Target, text: &str, now: i64) {
         inst.info = text.to_string();
         inst.info_refresh = now;
         if let Some(id) = runid {
+            if inst.runid.as_ref().is_some_and(|old| *old != id) {
+                rebooted = true;
+            }
             inst.runid = Some(id);
         }
         if let Some(rm) = role_master {
@@ -679,6 +683,15 @@ pub fn process_info(st: &mut State, t: &Target, text: &str, now: i64) {
                 inst.role_master = rm;
                 inst.role_reported_time = now;
             }
+        }
+    }
+    if rebooted {
+        let who = match &t.kind {
+            Kind::Replica(k) => m.replicas.get(k).map(|r| describe(&Who::Replica(m, r))),
+            _ => Some(describe(&Who::Master(m))),
+        };
+        if let Some(w) = who {
+            events.push(("+reboot", w));
         }
     }
     if is_master_target {
@@ -1146,5 +1159,137 @@ async fn pubsub_task(
                 s.flush_events();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        let mut st = State {
+            myid: "a".repeat(40),
+            current_epoch: 0,
+            masters: IndexMap::new(),
+            announce_ip: None,
+            announce_port: 0,
+            tilt: false,
+            tilt_start_time: 0,
+            previous_time: 0,
+            dirty_config: false,
+            events: vec![],
+            extra: vec![],
+        };
+        st.masters.insert(
+            "mymaster".into(),
+            Master::new("mymaster", "127.0.0.1", 6379, 2, 0),
+        );
+        st
+    }
+
+    fn kinds(st: &State) -> Vec<&str> {
+        st.events.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    #[test]
+    fn info_discovers_replicas() {
+        let mut st = state();
+        let id = st.masters["mymaster"].inst.link_id;
+        let t = Target {
+            master: "mymaster".into(),
+            kind: Kind::Master,
+            id,
+        };
+        let info = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nslave0:ip=127.0.0.1,port=6380,state=online,offset=1,lag=0\r\n";
+        process_info(&mut st, &t, info, 10);
+        assert!(st.masters["mymaster"]
+            .replicas
+            .contains_key("127.0.0.1:6380"));
+        assert_eq!(
+            st.events[0],
+            (
+                "+slave".to_string(),
+                "slave 127.0.0.1:6380 127.0.0.1 6380 @ mymaster 127.0.0.1 6379".to_string()
+            )
+        );
+        assert!(st.dirty_config);
+    }
+
+    #[test]
+    fn hello_adds_sentinels_and_switches_on_newer_config() {
+        let mut st = state();
+        let b = "b".repeat(40);
+        process_hello(
+            &mut st,
+            &format!("127.0.0.1,26380,{b},0,mymaster,127.0.0.1,6379,0"),
+            5,
+        );
+        assert_eq!(kinds(&st), ["+sentinel"]);
+        assert!(st.masters["mymaster"].sentinels.contains_key(&b));
+        // Our own hello is ignored.
+        let a = "a".repeat(40);
+        process_hello(
+            &mut st,
+            &format!("127.0.0.1,26379,{a},9,mymaster,1.2.3.4,1,9"),
+            5,
+        );
+        assert_eq!(st.current_epoch, 0);
+        // A newer config epoch with another address: +switch-master.
+        process_hello(
+            &mut st,
+            &format!("127.0.0.1,26380,{b},3,mymaster,127.0.0.1,6380,3"),
+            6,
+        );
+        let m = &st.masters["mymaster"];
+        assert_eq!(
+            (m.inst.port, m.config_epoch, st.current_epoch),
+            (6380, 3, 3)
+        );
+        assert!(m.replicas.contains_key("127.0.0.1:6379"));
+        assert!(kinds(&st).contains(&"+switch-master"));
+        let sw = st
+            .events
+            .iter()
+            .find(|(k, _)| k == "+switch-master")
+            .unwrap();
+        assert_eq!(sw.1, "mymaster 127.0.0.1 6379 127.0.0.1 6380");
+    }
+
+    #[test]
+    fn sdown_then_odown_then_failover_start() {
+        const T: i64 = 100_000;
+        let mut st = state();
+        st.previous_time = T;
+        let b = "b".repeat(40);
+        process_hello(
+            &mut st,
+            &format!("127.0.0.1,26380,{b},0,mymaster,127.0.0.1,6379,0"),
+            0,
+        );
+        {
+            let m = &mut st.masters["mymaster"];
+            m.down_after = 1000;
+            m.failover_timeout = 1000;
+            m.inst.link.disconnected = true;
+            m.inst.link.last_avail_time = T;
+        }
+        tick(&mut st, T + 500);
+        assert!(!st.masters["mymaster"].inst.sdown());
+        tick(&mut st, T + 1500);
+        assert!(st.masters["mymaster"].inst.sdown());
+        assert!(!st.masters["mymaster"].odown());
+        st.masters["mymaster"].sentinels[&b].master_down = true;
+        st.masters["mymaster"].sentinels[&b].last_master_down_reply_time = T + 1500;
+        st.masters["mymaster"].sentinels[&b].inst.link.disconnected = false;
+        tick(&mut st, T + 1600);
+        let m = &st.masters["mymaster"];
+        assert!(m.odown());
+        assert_eq!(m.failover_state, FailoverState::WaitStart);
+        assert_eq!(st.current_epoch, 1);
+        // The vote request goes to the other sentinel with our run id.
+        let p = &m.sentinels[&b];
+        assert!(p.inst.link.pending.iter().any(|r| matches!(r,
+            Request::AskMasterDown { args, .. } if args.last().map(|a| a.as_slice()) == Some(st.myid.as_bytes()))));
+        assert!(kinds(&st).contains(&"+try-failover"));
     }
 }
