@@ -348,7 +348,7 @@ fn failover_with(data_bin: &str, real_sentinels: [bool; 3]) {
         .count()
         == 2));
     let ss: Vec<Proc> = (0..3)
-        .map(|i| sentinel(dir.path(), i, mp, false, ""))
+        .map(|i| sentinel(dir.path(), i, mp, real_sentinels[i], ""))
         .collect();
     for s in &ss {
         let mut c = s.conn();
@@ -402,8 +402,9 @@ fn failover_with(data_bin: &str, real_sentinels: [bool; 3]) {
             let r = replication(mp);
             r.contains("role:slave") && r.contains(&format!("master_port:{new}"))
         }),
-        "old master not converted: {}",
-        replication(mp)
+        "old master not converted: {}\n{}",
+        replication(mp),
+        std::fs::read_to_string(dir.path().join("sentinel0.log")).unwrap_or_default()
     );
 }
 
