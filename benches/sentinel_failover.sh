@@ -59,4 +59,7 @@ for ((i = 0; i < ROUNDS; i++)); do
 done
 median() { tr ' ' '\n' | { grep -v '^$' || true; } | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mr=$(echo "${T[rill]}" | median); mx=$(echo "${T[redis]}" | median)
-echo "failover (kill -> first write via redis-py), median of $ROUNDS: rill ${mr}s, redis-sentinel ${mx}s, ratio $(awk "BEGIN{printf \"%.2f\", $mr/$mx}")"
+ratio=n/a
+[ -n "$mr" ] && [ -n "$mx" ] && ratio=$(awk -v a="$mr" -v b="$mx" 'BEGIN{printf "%.2f", a/b}')
+echo "failover (kill -> first write via redis-py), median of $ROUNDS: rill ${mr:-n/a}s, redis-sentinel ${mx:-n/a}s, ratio $ratio"
+echo "all rounds: rill ${T[rill]}| redis ${T[redis]}"

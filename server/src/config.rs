@@ -449,7 +449,8 @@ impl Config {
                 .map(|a| String::from_utf8_lossy(&a).into_owned())
                 .collect();
             let name = args[0].to_ascii_lowercase();
-            if name == "sentinel" {
+            // A bare `sentinel` line only selects the mode (redis-server handles it in main).
+            if name == "sentinel" && args.len() > 1 {
                 if !self.sentinel_mode {
                     return Err(err("sentinel directive while not in sentinel mode".into()));
                 }

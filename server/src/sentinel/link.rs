@@ -266,6 +266,7 @@ fn start_failover(st: &mut State, name: &str, now: i64) {
     m.failover_epoch = epoch;
     m.failover_start_time = now + rand_ms(MAX_DESYNC);
     m.failover_state_change_time = now;
+    m.self_vote_delay = rand_ms(VOTE_DESYNC);
     let msg = describe(&Who::Master(m));
     st.event("+try-failover", msg);
 }
@@ -317,7 +318,11 @@ fn failover_step(st: &mut State, name: &str, now: i64) {
     match state {
         FailoverState::None => {}
         FailoverState::WaitStart => {
-            let epoch = st.masters[name].failover_epoch;
+            let m = &st.masters[name];
+            if !m.force_failover && now - m.failover_state_change_time < m.self_vote_delay {
+                return;
+            }
+            let epoch = m.failover_epoch;
             let leader = get_leader(st, name, epoch, now, rand_ms(MAX_DESYNC));
             let m = &st.masters[name];
             let is_leader = leader.as_deref() == Some(st.myid.as_str());

@@ -30,6 +30,11 @@ pub const ASK_PERIOD: i64 = 1_000;
 pub const ELECTION_TIMEOUT: i64 = 10_000;
 pub const SLAVE_RECONF_TIMEOUT: i64 = 10_000;
 pub const MAX_DESYNC: i64 = 1_000;
+/// A candidate waits a random 0..VOTE_DESYNC ms before voting for itself, so a request
+/// from a sentinel that started at the same moment can get its vote first: without it
+/// sentinels reaching ODOWN together each vote for themselves and the election fails
+/// (then retried after 2 x failover-timeout). Redis relies on its 1 s ask period instead.
+pub const VOTE_DESYNC: i64 = 250;
 
 static SENTINEL: OnceLock<Arc<Sentinel>> = OnceLock::new();
 static MODE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -246,6 +251,8 @@ pub struct Master {
     pub failover_state_change_time: i64,
     pub failover_start_time: i64,
     pub force_failover: bool,
+    /// How long after +try-failover we may vote for ourselves (see [`VOTE_DESYNC`]).
+    pub self_vote_delay: i64,
     /// Replica key (ip:port) being promoted.
     pub promoted: Option<String>,
     pub replicas: IndexMap<String, Replica>,
@@ -275,6 +282,7 @@ impl Master {
             failover_state_change_time: 0,
             failover_start_time: 0,
             force_failover: false,
+            self_vote_delay: 0,
             promoted: None,
             replicas: IndexMap::new(),
             sentinels: IndexMap::new(),
