@@ -106,7 +106,8 @@ fn master_reply(m: &Master, now: i64) -> Reply {
     );
     let mut v = common(&m.inst, f, m.down_after, now, true);
     if m.in_failover() {
-        v.push(kv("failover-state", b(m.failover_state.as_str())));
+        // Right after link-refcount, as sentinel.c places it.
+        v.insert(7, kv("failover-state", b(m.failover_state.as_str())));
     }
     v.push(kv("config-epoch", b(m.config_epoch)));
     v.push(kv("num-slaves", b(m.replicas.len())));

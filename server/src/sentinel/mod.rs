@@ -154,8 +154,11 @@ impl Instance {
             ip: ip.to_string(),
             port,
             runid: None,
+            // As createInstanceLink: a link that never answers goes SDOWN after
+            // down-after-milliseconds from its creation.
             link: Link {
                 disconnected: true,
+                act_ping_time: now,
                 last_avail_time: now,
                 last_pong_time: now,
                 ..Link::default()
