@@ -556,6 +556,28 @@ fn simulate_failure(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
 /// ```
 fn config(_: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let sen = sentinel()?;
+    if argv[2].eq_ignore_ascii_case(b"set") && argv.len() == 5 {
+        let (name, val) = (s(&argv[3]).to_ascii_lowercase(), s(&argv[4]));
+        {
+            let mut st = sen.state.lock();
+            match name.as_str() {
+                "announce-ip" => st.announce_ip = (!val.is_empty()).then(|| val.clone()),
+                "announce-port" => {
+                    st.announce_port = val
+                        .parse()
+                        .map_err(|_| CmdError::err("Invalid value for config set announce-port"))?
+                }
+                _ => {
+                    return Err(CmdError::err(format!(
+                        "Invalid argument '{name}' to SENTINEL CONFIG SET"
+                    )))
+                }
+            }
+            st.dirty_config = true;
+        }
+        sen.flush_config();
+        return Ok(Reply::ok());
+    }
     let st = sen.state.lock();
     if !argv[2].eq_ignore_ascii_case(b"get") || argv.len() != 4 {
         return Err(CmdError::wrong_args("sentinel|config"));

@@ -893,6 +893,17 @@ fn next_out(s: &Sentinel, t: &Target, local_ip: &str, now: i64) -> Option<Vec<Ou
     for r in inst.link.pending.drain(..) {
         out.push(Out::Req(r));
     }
+    let ping_period = PING_PERIOD.min(down_after);
+    if std::mem::take(&mut inst.link.ping_now)
+        || (now - inst.link.last_pong_time > ping_period
+            && now - inst.link.last_ping_time > ping_period / 2)
+    {
+        inst.link.last_ping_time = now;
+        if inst.link.act_ping_time == 0 {
+            inst.link.act_ping_time = now;
+        }
+        out.push(Out::Ping);
+    }
     let sentinel = matches!(t.kind, Kind::Sentinel(_));
     if !sentinel
         && (inst.info_refresh == 0
@@ -900,16 +911,6 @@ fn next_out(s: &Sentinel, t: &Target, local_ip: &str, now: i64) -> Option<Vec<Ou
             || (fast_info && now - inst.info_refresh > 100))
     {
         out.push(Out::Info);
-    }
-    let ping_period = PING_PERIOD.min(down_after);
-    if now - inst.link.last_pong_time > ping_period
-        && now - inst.link.last_ping_time > ping_period / 2
-    {
-        inst.link.last_ping_time = now;
-        if inst.link.act_ping_time == 0 {
-            inst.link.act_ping_time = now;
-        }
-        out.push(Out::Ping);
     }
     if now - inst.last_pub_time > PUBLISH_PERIOD {
         inst.last_pub_time = now;
@@ -973,6 +974,7 @@ pub async fn link_task(s: Arc<Sentinel>, t: Target) {
             match inst_mut(&mut st, &t) {
                 Some(i) => {
                     i.link.disconnected = false;
+                    i.link.ping_now = true;
                     i.link.local_ip = Some(local_ip.clone());
                 }
                 None => return,
@@ -1125,12 +1127,25 @@ async fn pubsub_task(
     auth: Option<(Option<String>, Option<String>)>,
     myid8: String,
 ) {
+    // Reconnects while the command link lives (it aborts this task when it drops).
+    loop {
+        pubsub_session(&s, &addr, &auth, &myid8).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn pubsub_session(
+    s: &Sentinel,
+    addr: &str,
+    auth: &Option<(Option<String>, Option<String>)>,
+    myid8: &str,
+) {
     let Ok(Ok(mut c)) =
-        tokio::time::timeout(Duration::from_millis(1000), Client::connect(&addr)).await
+        tokio::time::timeout(Duration::from_millis(1000), Client::connect(addr)).await
     else {
         return;
     };
-    if let Some((user, Some(pass))) = &auth {
+    if let Some((user, Some(pass))) = auth {
         let r = match user {
             Some(u) => c.cmd(&[b"AUTH", u.as_bytes(), pass.as_bytes()]).await,
             None => c.cmd(&[b"AUTH", pass.as_bytes()]).await,

@@ -124,6 +124,9 @@ pub struct Link {
     pub task: bool,
     /// The local address of the command connection (announced in hello messages).
     pub local_ip: Option<String>,
+    /// Just connected: PING at once (sentinelReconnectInstance does), so a new link's
+    /// pending-ping timer is answered before it can reach down-after-milliseconds.
+    pub ping_now: bool,
 }
 
 /// Fields common to masters, replicas and sentinels (sentinelRedisInstance).
