@@ -43,6 +43,17 @@ impl Client {
         })
     }
 
+    /// The local address of the connection (what the peer sees as our address).
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.stream.local_addr()
+    }
+
+    /// Reads the next frame without sending anything (pub/sub messages).
+    pub async fn read_frame(&mut self) -> Result<Frame, ClientError> {
+        let mut v = self.flush_and_read(1).await?;
+        Ok(v.pop().expect("invariant: one reply was read"))
+    }
+
     /// Queues a request without sending it (pipelining).
     pub fn queue(&mut self, argv: &[&[u8]]) {
         let argv: Vec<Bytes> = argv.iter().map(|a| Bytes::copy_from_slice(a)).collect();

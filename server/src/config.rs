@@ -56,6 +56,10 @@ pub struct Config {
     pub appendonly: bool,
     pub dbfilename: String,
     pub latency_monitor_threshold: i64,
+    /// Started with `--sentinel` (or as `redis-sentinel`).
+    pub sentinel_mode: bool,
+    /// `sentinel ...` lines of the config file, for [`crate::sentinel`] to parse.
+    pub sentinel_lines: Vec<Vec<String>>,
 }
 
 /// A start-up config error, reported like redis-server's FATAL CONFIG FILE ERROR.
@@ -331,6 +335,8 @@ impl Default for Config {
             bind: vec![],
             port: 6379,
             kafka_port: 9092,
+            sentinel_mode: false,
+            sentinel_lines: vec![],
             dir: PathBuf::from("."),
             databases: 16,
             requirepass: None,
@@ -371,7 +377,22 @@ impl Config {
     /// Reads a config file, then applies `--directive value` overrides, as redis-server does.
     pub fn from_args(args: &[String]) -> Result<Config, ConfigError> {
         let mut c = Config::default();
-        let mut rest = args;
+        let sentinel = args.iter().any(|a| a == "--sentinel");
+        let args: Vec<String> = args
+            .iter()
+            .filter(|a| *a != "--sentinel")
+            .cloned()
+            .collect();
+        let mut rest = &args[..];
+        if sentinel {
+            // sentinel.c's initSentinelConfig; no Kafka face and no dataset in sentinel mode.
+            c.sentinel_mode = true;
+            c.load_text(
+                "port 26379\nprotected-mode no\nkafka-port -1\nsave \"\"\nappendonly no",
+                "(sentinel)",
+            )?;
+            c.save_loaded = false;
+        }
         if let Some(first) = rest.first() {
             if !first.starts_with("--") {
                 let text = std::fs::read_to_string(first).map_err(|e| ConfigError {
@@ -431,6 +452,14 @@ impl Config {
                 .map(|a| String::from_utf8_lossy(&a).into_owned())
                 .collect();
             let name = args[0].to_ascii_lowercase();
+            // A bare `sentinel` line only selects the mode (redis-server handles it in main).
+            if name == "sentinel" && args.len() > 1 {
+                if !self.sentinel_mode {
+                    return Err(err("sentinel directive while not in sentinel mode".into()));
+                }
+                self.sentinel_lines.push(args[1..].to_vec());
+                continue;
+            }
             if let Some(p) = lookup(&name) {
                 if p.flags & F_MULTI_ARG == 0 && args.len() != 2 {
                     return Err(err("wrong number of arguments".into()));

@@ -25,6 +25,7 @@ pub mod persist;
 pub mod propagate;
 pub mod pubsub;
 pub mod replication;
+pub mod sentinel;
 pub mod shared;
 pub mod util;
 
@@ -59,6 +60,9 @@ impl Server {
     /// # Ok(()) }
     /// ```
     pub async fn start(config: Config) -> std::io::Result<Server> {
+        if config.sentinel_mode {
+            sentinel::set_mode();
+        }
         let shared = Shared::new(config);
         shared
             .stats
@@ -240,6 +244,11 @@ pub async fn run(config: Config) -> std::io::Result<()> {
     if let Err(e) = server.loaded().await {
         tracing::error!("{e}");
         return Err(std::io::Error::other(e));
+    }
+    if server.shared.config().sentinel_mode {
+        let port = server.addr().port();
+        tracing::info!("Running mode=sentinel, port={port}.");
+        sentinel::Sentinel::start(server.shared.clone(), port).map_err(std::io::Error::other)?;
     }
     tracing::info!("Ready to accept connections");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -6,7 +6,12 @@ use rill_server::config::Config;
 static ALLOC: rill_server::alloc::Counting = rill_server::alloc::Counting;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // Started as redis-sentinel (a symlink, like Redis's): sentinel mode.
+    let argv0 = std::env::args().next().unwrap_or_default();
+    if argv0.ends_with("-sentinel") && !args.iter().any(|a| a == "--sentinel") {
+        args.push("--sentinel".into());
+    }
     if args.iter().any(|a| a == "-v" || a == "--version") {
         println!(
             "Rill server v={} (Redis 7.0.15 compatible)",

@@ -24,6 +24,7 @@ mod pubsub;
 mod repl_interop;
 mod replication;
 mod security;
+mod sentinel;
 mod server;
 mod set;
 mod stream;

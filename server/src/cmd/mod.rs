@@ -17,6 +17,7 @@ pub mod multi;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+pub mod sentinel;
 pub mod server;
 pub mod set;
 pub mod stream;
@@ -255,8 +256,19 @@ pub fn table() -> &'static Table {
     TABLE.get_or_init(|| {
         let mut names = Vec::new();
         let mut commands = HashMap::new();
-        for fam in families() {
+        // Sentinel mode serves only sentinel's command set, with its own INFO/ROLE/PUBLISH.
+        let mut fams = families();
+        if crate::sentinel::mode() {
+            fams.push(sentinel::COMMANDS);
+        }
+        for fam in fams {
             for spec in fam.iter() {
+                if crate::sentinel::mode()
+                    && !crate::sentinel::SERVED.contains(&spec.name)
+                    && !std::ptr::eq(fam, sentinel::COMMANDS)
+                {
+                    continue;
+                }
                 let id = names.len();
                 names.push(spec.name.to_string());
                 let mut subs = HashMap::new();

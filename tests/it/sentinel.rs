@@ -1,0 +1,433 @@
+//! Sentinel mode: Rill sentinels (and real `redis-server --sentinel` processes) monitoring
+//! real redis-server 7.0 data nodes; discovery, replies against the real sentinel, and a
+//! failover driven through redis-py's Sentinel client.
+
+use crate::common::{python, wait_for};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A child process killed on drop.
+struct Proc {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    fn conn(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .expect("client")
+            .get_connection()
+            .expect("connect")
+    }
+    fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn wait_listening(port: u16) {
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        }),
+        "port {port} never listened"
+    );
+}
+
+/// A data node: `redis-server` or `rill-server` (as master, or replica of `master`).
+fn data_node(bin: &str, port: u16, master: Option<u16>, dir: &std::path::Path) -> Proc {
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+    ])
+    .arg("--dir")
+    .arg(dir);
+    if bin.contains("rill") {
+        cmd.args(["--kafka-port", "-1"]);
+    } else {
+        cmd.args(["--repl-diskless-sync-delay", "0"]);
+    }
+    if let Some(m) = master {
+        cmd.args(["--replicaof", "127.0.0.1", &m.to_string()]);
+    }
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn data node");
+    wait_listening(port);
+    Proc { child, port }
+}
+
+fn rill_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rill-server")
+}
+
+/// A sentinel (Rill's, or the real one with `real`) monitoring `mymaster` at `master`.
+fn sentinel(dir: &std::path::Path, i: usize, master: u16, real: bool, extra: &str) -> Proc {
+    let port = free_port();
+    let conf = dir.join(format!("sentinel{i}.conf"));
+    std::fs::write(
+        &conf,
+        format!(
+            "port {port}\nsentinel monitor mymaster 127.0.0.1 {master} 2\nsentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 5000\n{extra}"
+        ),
+    )
+    .expect("write conf");
+    let log = std::fs::File::create(dir.join(format!("sentinel{i}.log"))).expect("log");
+    let mut cmd = if real {
+        let mut c = Command::new("redis-server");
+        c.arg(&conf).args(["--sentinel", "--bind", "127.0.0.1"]);
+        c
+    } else {
+        let mut c = Command::new(rill_bin());
+        c.arg(&conf).args(["--sentinel", "--bind", "127.0.0.1"]);
+        c
+    };
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("spawn sentinel");
+    wait_listening(port);
+    Proc { child, port }
+}
+
+fn fields(c: &mut redis::Connection, args: &[&str]) -> Vec<(String, String)> {
+    let v: Vec<String> = redis::cmd("SENTINEL").arg(args).query(c).expect("SENTINEL");
+    v.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect()
+}
+
+fn field(c: &mut redis::Connection, args: &[&str], name: &str) -> String {
+    fields(c, args)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
+
+fn keys(v: &[(String, String)]) -> Vec<String> {
+    v.iter().map(|(k, _)| k.clone()).collect()
+}
+
+fn err(c: &mut redis::Connection, args: &[&str]) -> String {
+    match redis::cmd(args[0]).arg(&args[1..]).query::<redis::Value>(c) {
+        Ok(v) => format!("ok: {v:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn replication(port: u16) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "INFO", "replication"])
+        .output()
+        .expect("redis-cli");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Master + 2 replicas (redis-server), 2 Rill sentinels and 1 real sentinel: discovery
+/// through INFO and hello, reply shapes against the real sentinel, the command set.
+#[test]
+fn sentinel_discovery_and_replies_match_redis_sentinel() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mp = free_port();
+    let _m = data_node("redis-server", mp, None, dir.path());
+    let _r1 = data_node("redis-server", free_port(), Some(mp), dir.path());
+    let _r2 = data_node("redis-server", free_port(), Some(mp), dir.path());
+    assert!(wait_for(Duration::from_secs(10), || replication(mp)
+        .matches("state=online")
+        .count()
+        == 2));
+    let s1 = sentinel(dir.path(), 1, mp, false, "");
+    let s2 = sentinel(dir.path(), 2, mp, false, "");
+    let real = sentinel(dir.path(), 3, mp, true, "");
+    for s in [&s1, &s2, &real] {
+        let mut c = s.conn();
+        let ok = wait_for(Duration::from_secs(20), || {
+            field(&mut c, &["MASTER", "mymaster"], "num-slaves") == "2"
+                && field(&mut c, &["MASTER", "mymaster"], "num-other-sentinels") == "2"
+        });
+        assert!(
+            ok,
+            "sentinel {} did not discover replicas and sentinels: {:?}",
+            s.port,
+            fields(&mut c, &["MASTER", "mymaster"])
+        );
+    }
+    let (mut c, mut rc) = (s1.conn(), real.conn());
+    // Same fields in the same order as redis-sentinel 7.0.
+    let args = &["MASTER", "mymaster"][..];
+    assert_eq!(keys(&fields(&mut c, args)), keys(&fields(&mut rc, args)));
+    let reps = |c: &mut redis::Connection, what: &str| -> Vec<Vec<String>> {
+        let v: Vec<Vec<String>> = redis::cmd("SENTINEL")
+            .arg(what)
+            .arg("mymaster")
+            .query(c)
+            .expect("list");
+        v.into_iter()
+            .map(|e| e.chunks(2).map(|p| p[0].clone()).collect())
+            .collect()
+    };
+    assert_eq!(reps(&mut c, "REPLICAS")[0], reps(&mut rc, "REPLICAS")[0]);
+    assert_eq!(reps(&mut c, "SENTINELS")[0], reps(&mut rc, "SENTINELS")[0]);
+    assert_eq!(field(&mut c, &["MASTER", "mymaster"], "flags"), "master");
+    let addr: Vec<String> = redis::cmd("SENTINEL")
+        .arg(&["GET-MASTER-ADDR-BY-NAME", "mymaster"])
+        .query(&mut c)
+        .expect("addr");
+    assert_eq!(addr, vec!["127.0.0.1".to_string(), mp.to_string()]);
+    let ckquorum = |c: &mut redis::Connection| -> String {
+        redis::cmd("SENTINEL")
+            .arg(&["CKQUORUM", "mymaster"])
+            .query(c)
+            .unwrap_or_else(|e| e.to_string())
+    };
+    assert!(wait_for(Duration::from_secs(5), || {
+        ckquorum(&mut c)
+            == "OK 3 usable Sentinels. Quorum and failover authorization can be reached"
+    }));
+    // The same errors as the real sentinel.
+    for args in [
+        &["GET", "foo"][..],
+        &["CONFIG", "GET", "port"],
+        &["PUBLISH", "foo", "bar"],
+        &["SENTINEL", "MASTER", "nope"],
+        &["SENTINEL", "foo"],
+        &["SENTINEL", "SET", "mymaster", "quorum", "x"],
+        &["SENTINEL", "SET", "mymaster", "foo", "1"],
+        &["SENTINEL", "MONITOR", "mymaster", "127.0.0.1", "1", "1"],
+        &["SENTINEL", "MONITOR", "m2", "127.0.0.1", "1", "0"],
+    ] {
+        assert_eq!(err(&mut c, args), err(&mut rc, args), "{args:?}");
+    }
+    let role: redis::Value = redis::cmd("ROLE").query(&mut c).expect("role");
+    let rrole: redis::Value = redis::cmd("ROLE").query(&mut rc).expect("role");
+    assert_eq!(role, rrole);
+    let info: String = redis::cmd("INFO").query(&mut c).expect("info");
+    assert!(info.contains("redis_mode:sentinel"), "{info}");
+    assert!(
+        info.contains(&format!(
+            "master0:name=mymaster,status=ok,address=127.0.0.1:{mp},slaves=2,sentinels=3"
+        )),
+        "{info}"
+    );
+    assert!(!info.contains("# Keyspace"));
+    let down: redis::Value = redis::cmd("SENTINEL")
+        .arg(&[
+            "IS-MASTER-DOWN-BY-ADDR",
+            "127.0.0.1",
+            &mp.to_string(),
+            "0",
+            "*",
+        ])
+        .query(&mut c)
+        .expect("is-master-down");
+    let rdown: redis::Value = redis::cmd("SENTINEL")
+        .arg(&[
+            "IS-MASTER-DOWN-BY-ADDR",
+            "127.0.0.1",
+            &mp.to_string(),
+            "0",
+            "*",
+        ])
+        .query(&mut rc)
+        .expect("is-master-down");
+    assert_eq!(down, rdown);
+    let cache: Vec<redis::Value> = redis::cmd("SENTINEL")
+        .arg(&["INFO-CACHE", "mymaster"])
+        .query(&mut c)
+        .expect("info-cache");
+    assert_eq!(cache.len(), 2);
+    // SET, MONITOR and REMOVE are saved to the config file.
+    let _: () = redis::cmd("SENTINEL")
+        .arg(&["SET", "mymaster", "parallel-syncs", "2"])
+        .query(&mut c)
+        .expect("set");
+    assert_eq!(
+        field(&mut c, &["MASTER", "mymaster"], "parallel-syncs"),
+        "2"
+    );
+    let _: () = redis::cmd("SENTINEL")
+        .arg(&["MONITOR", "other", "127.0.0.1", "1", "1"])
+        .query(&mut c)
+        .expect("monitor");
+    let conf = std::fs::read_to_string(dir.path().join("sentinel1.conf")).expect("conf");
+    assert!(
+        conf.contains("sentinel parallel-syncs mymaster 2"),
+        "{conf}"
+    );
+    assert!(
+        conf.contains("sentinel monitor other 127.0.0.1 1 1"),
+        "{conf}"
+    );
+    assert!(
+        conf.contains("sentinel known-replica mymaster 127.0.0.1"),
+        "{conf}"
+    );
+    assert!(
+        conf.contains("sentinel known-sentinel mymaster 127.0.0.1"),
+        "{conf}"
+    );
+    assert!(conf.contains("sentinel myid "), "{conf}");
+    let _: () = redis::cmd("SENTINEL")
+        .arg(&["REMOVE", "other"])
+        .query(&mut c)
+        .expect("remove");
+    let masters: Vec<redis::Value> = redis::cmd("SENTINEL")
+        .arg("MASTERS")
+        .query(&mut c)
+        .expect("masters");
+    assert_eq!(masters.len(), 1);
+}
+
+const FAILOVER_PY: &str = r#"
+import sys, os, signal, time, redis
+from redis.sentinel import Sentinel
+pid, *ports = sys.argv[1].split(',')
+ports = [int(p) for p in ports]
+s = Sentinel([('127.0.0.1', p) for p in ports], socket_timeout=0.5)
+m = s.master_for('mymaster', socket_timeout=0.5, socket_connect_timeout=0.5)
+old = s.discover_master('mymaster')
+ps = redis.Redis(port=ports[0]).pubsub()
+ps.subscribe('+switch-master')
+for i in range(200):
+    m.set(f'k{i}', i)
+assert any(m.execute_command('WAIT', 2, 400) == 2 for _ in range(10))
+os.kill(int(pid), signal.SIGKILL)
+t0 = time.monotonic()
+while True:
+    try:
+        m.set('after', '1')
+        break
+    except Exception:
+        assert time.monotonic() - t0 < 30, 'no failover'
+        time.sleep(0.02)
+took = time.monotonic() - t0
+new = s.discover_master('mymaster')
+assert new != old, (new, old)
+missing = [i for i in range(200) if m.get(f'k{i}') != str(i).encode()]
+assert not missing, missing
+msg = None
+while msg is None or msg['type'] != 'message':
+    msg = ps.get_message(timeout=10)
+    assert time.monotonic() - t0 < 40, 'no +switch-master'
+print(new[1], took, msg['data'].decode())
+"#;
+
+/// 1 master + 2 replicas of `data_bin`, 3 Rill sentinels: SIGKILL the master; redis-py
+/// writes to the new master, acknowledged writes survive, the other replica follows, and
+/// the restarted old master is turned into a replica.
+fn failover_with(data_bin: &str, real_sentinels: [bool; 3]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mp = free_port();
+    let master = data_node(data_bin, mp, None, dir.path());
+    let r1 = data_node(data_bin, free_port(), Some(mp), dir.path());
+    let r2 = data_node(data_bin, free_port(), Some(mp), dir.path());
+    assert!(wait_for(Duration::from_secs(10), || replication(mp)
+        .matches("state=online")
+        .count()
+        == 2));
+    let ss: Vec<Proc> = (0..3)
+        .map(|i| sentinel(dir.path(), i, mp, real_sentinels[i], ""))
+        .collect();
+    for s in &ss {
+        let mut c = s.conn();
+        assert!(wait_for(Duration::from_secs(20), || {
+            field(&mut c, &["MASTER", "mymaster"], "num-slaves") == "2"
+                && field(&mut c, &["MASTER", "mymaster"], "num-other-sentinels") == "2"
+        }));
+    }
+    let arg = format!(
+        "{},{}",
+        master.child.id(),
+        ss.iter()
+            .map(|s| s.port.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let out = python(FAILOVER_PY, &arg);
+    master.kill9();
+    let mut parts = out.split_whitespace();
+    let new: u16 = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("new master port");
+    assert!(new == r1.port || new == r2.port, "{out}");
+    assert!(
+        out.contains(&format!("mymaster 127.0.0.1 {mp} 127.0.0.1 {new}")),
+        "{out}"
+    );
+    let other = if new == r1.port { r2.port } else { r1.port };
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            let r = replication(other);
+            r.contains(&format!("master_port:{new}")) && r.contains("master_link_status:up")
+        }),
+        "the surviving replica does not follow the new master: {}",
+        replication(other)
+    );
+    // Every sentinel rewrote its config with the new master.
+    for i in 0..3 {
+        let path = dir.path().join(format!("sentinel{i}.conf"));
+        assert!(wait_for(Duration::from_secs(10), || {
+            std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .contains(&format!("sentinel monitor mymaster 127.0.0.1 {new} 2"))
+        }));
+    }
+    // The old master comes back as a master; the sentinels turn it into a replica.
+    let _old = data_node(data_bin, mp, None, dir.path());
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            let r = replication(mp);
+            r.contains("role:slave") && r.contains(&format!("master_port:{new}"))
+        }),
+        "old master not converted: {}\n{}",
+        replication(mp),
+        std::fs::read_to_string(dir.path().join("sentinel0.log")).unwrap_or_default()
+    );
+}
+
+#[test]
+fn sentinel_failover_redis_py_with_redis_server_nodes() {
+    failover_with("redis-server", [false; 3]);
+}
+
+/// A Rill sentinel in one quorum with two real ones: hello, votes and epochs must agree
+/// whoever leads the failover.
+#[test]
+fn sentinel_failover_mixed_with_redis_sentinels() {
+    failover_with("redis-server", [false, true, true]);
+}
+
+/// The issue's failover test: Rill sentinels managing Rill data nodes.
+#[test]
+fn sentinel_failover_redis_py_with_rill_nodes() {
+    failover_with(rill_bin(), [false; 3]);
+}
+
+/// Real redis-sentinel processes managing Rill data nodes.
+#[test]
+fn redis_sentinel_failover_with_rill_nodes() {
+    failover_with(rill_bin(), [true; 3]);
+}
