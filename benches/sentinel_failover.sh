@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Failover time: SIGKILL of the master -> first successful write through redis-py's
-# Sentinel client. 1 master + 2 replicas (redis-server 7.0), 3 sentinels, down-after
-# 1000 ms; Rill sentinels vs redis-server --sentinel, alternating, median of rounds.
+# Sentinel client. 1 master + 2 replicas, 3 sentinels, down-after 1000 ms; Rill's stack
+# (Rill sentinels over Rill data nodes) vs Redis's (redis-server --sentinel over
+# redis-server 7.0), alternating, median of rounds. NODES=redis puts redis-server data
+# nodes under the Rill sentinels too, which times the sentinels alone.
 #
-# usage: benches/sentinel_failover.sh [rounds]     (RILL=path/to/rill-server)
+# usage: benches/sentinel_failover.sh [rounds]     (RILL=path/to/rill-server, NODES=rill|redis)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}
 RILL=${RILL:-target/release/rill-server}
+NODES=${NODES:-rill}
 [ -x "$RILL" ] || cargo build --release -q
 PY=benches/sentinel_failover.py
 BASE=$((30000 + RANDOM % 20000))
@@ -25,9 +28,13 @@ round() { # kind -> prints seconds
     local kind=$1 dir; dir=$(mktemp -d)
     local m=$BASE r1=$((BASE + 1)) r2=$((BASE + 2)) s=$((BASE + 10))
     BASE=$((BASE + 20))
-    redis-server --port $m --save '' --dir "$dir" >/dev/null 2>&1 & PIDS+=($!); local mpid=$!
-    redis-server --port $r1 --save '' --dir "$dir" --replicaof 127.0.0.1 $m >/dev/null 2>&1 & PIDS+=($!)
-    redis-server --port $r2 --save '' --dir "$dir" --replicaof 127.0.0.1 $m >/dev/null 2>&1 & PIDS+=($!)
+    local node=(redis-server)
+    [ "$kind" = rill ] && [ "$NODES" = rill ] && node=("$RILL" --kafka-port -1)
+    mkdir -p "$dir/m" "$dir/r1" "$dir/r2"
+    "${node[@]}" --port $m --save '' --dir "$dir/m" >/dev/null 2>&1 & PIDS+=($!); local mpid=$!
+    wait_until 10 redis-cli -p $m ping
+    "${node[@]}" --port $r1 --save '' --dir "$dir/r1" --replicaof 127.0.0.1 $m >/dev/null 2>&1 & PIDS+=($!)
+    "${node[@]}" --port $r2 --save '' --dir "$dir/r2" --replicaof 127.0.0.1 $m >/dev/null 2>&1 & PIDS+=($!)
     wait_until 10 sh -c "redis-cli -p $m info replication | grep -c state=online | grep -q 2"
     local ports=()
     for i in 0 1 2; do
@@ -61,5 +68,5 @@ median() { tr ' ' '\n' | { grep -v '^$' || true; } | sort -n | awk '{a[NR]=$1} E
 mr=$(echo "${T[rill]}" | median); mx=$(echo "${T[redis]}" | median)
 ratio=n/a
 [ -n "$mr" ] && [ -n "$mx" ] && ratio=$(awk -v a="$mr" -v b="$mx" 'BEGIN{printf "%.2f", a/b}')
-echo "failover (kill -> first write via redis-py), median of $ROUNDS: rill ${mr:-n/a}s, redis-sentinel ${mx:-n/a}s, ratio $ratio"
+echo "failover (kill -> first write via redis-py), median of $ROUNDS, NODES=$NODES: rill ${mr:-n/a}s, redis ${mx:-n/a}s, ratio $ratio"
 echo "all rounds: rill ${T[rill]}| redis ${T[redis]}"

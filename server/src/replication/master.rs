@@ -119,19 +119,19 @@ async fn serve_inner(
             None
         }
     };
-    let mut pos = match continued {
+    let (mut pos, wait_ack) = match continued {
         Some((pos, replid)) => {
             stream
                 .write_all(format!("+CONTINUE {replid}\r\n").as_bytes())
                 .await?;
-            pos
+            (pos, false)
         }
         None => {
-            let pos = full_sync(shared, stream, client, &req, &name).await?;
+            let (pos, diskless) = full_sync(shared, stream, client, &req, &name).await?;
             if client.repl_rdb_only {
                 return Ok(());
             }
-            pos
+            (pos, diskless)
         }
     };
     {
@@ -142,17 +142,18 @@ async fn serve_inner(
         }
     }
     tracing::info!("Synchronization with replica {name} succeeded");
-    stream_to(shared, stream, client, &mut pos).await
+    stream_to(shared, stream, client, &mut pos, wait_ack).await
 }
 
-/// Full resync: fork, +FULLRESYNC, the RDB; returns the stream position it continues at.
+/// Full resync: fork, +FULLRESYNC, the RDB; returns the stream position it continues at
+/// and whether the RDB went diskless.
 async fn full_sync(
     shared: &Shared,
     stream: &mut TcpStream,
     client: &mut ClientState,
     req: &PsyncRequest,
     name: &str,
-) -> io::Result<u64> {
+) -> io::Result<(u64, bool)> {
     let config = shared.config();
     let diskless = config.get_bool("repl-diskless-sync") && client.repl_capa_eof;
     tracing::info!("Full resync requested by replica {name}");
@@ -239,7 +240,7 @@ async fn full_sync(
     };
     let _ = std::fs::remove_file(&tmp);
     r?;
-    Ok(pos)
+    Ok((pos, diskless))
 }
 
 fn set_state(shared: &Shared, id: u64, s: &'static str) {
@@ -321,11 +322,16 @@ async fn send_from_pipe(stream: &mut TcpStream, rfd: OwnedFd, pid: i32) -> io::R
 }
 
 /// Sends the stream from `pos` on, reading REPLCONF ACKs, until the replica goes.
+///
+/// After a diskless RDB nothing is sent until the replica's first REPLCONF ACK (Redis's
+/// repl_put_online_on_ack): with the `$EOF:` framing a replica finds the end of the RDB
+/// by its last 40 bytes, and stream bytes in the same read would hide the mark.
 async fn stream_to(
     shared: &Shared,
     stream: &mut TcpStream,
     client: &mut ClientState,
     pos: &mut u64,
+    mut wait_ack: bool,
 ) -> io::Result<()> {
     let id = client.id;
     let mut feed = shared.repl_feed.subscribe();
@@ -369,7 +375,8 @@ async fn stream_to(
                 return Ok(());
             }
             match bl.read_from(*pos, 1 << 20) {
-                Some(b) => chunk.extend_from_slice(b),
+                Some(b) if !wait_ack => chunk.extend_from_slice(b),
+                Some(_) => {}
                 None => return Ok(()),
             }
             *pos += chunk.len() as u64;
@@ -398,6 +405,12 @@ async fn stream_to(
                     return Ok(());
                 }
                 while let Ok(Some(argv)) = decoder.decode(&mut rbuf, &limits) {
+                    if argv.len() >= 2
+                        && argv[0].eq_ignore_ascii_case(b"replconf")
+                        && argv[1].eq_ignore_ascii_case(b"ack")
+                    {
+                        wait_ack = false;
+                    }
                     on_replica_command(shared, id, &argv);
                 }
             }

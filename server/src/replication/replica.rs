@@ -286,6 +286,15 @@ fn disconnect_replicas(state: &mut crate::shared::State) {
     }
 }
 
+/// Where the `$EOF:` mark starts in `payload`, searching from `from` on.
+fn find_mark(payload: &[u8], from: usize, mark: &[u8]) -> Option<usize> {
+    payload
+        .get(from..)?
+        .windows(mark.len())
+        .position(|w| w == mark)
+        .map(|i| from + i)
+}
+
 async fn full_sync(
     shared: &Arc<Shared>,
     gen: u64,
@@ -298,16 +307,26 @@ async fn full_sync(
     let mut payload: Vec<u8>;
     if let Some(mark) = header.strip_prefix("$EOF:") {
         let mark = mark.as_bytes().to_vec();
+        // Redis's mark is CONFIG_RUN_ID_SIZE (40) bytes.
+        if mark.len() != 40 {
+            return Err(io::Error::other(format!(
+                "Bad protocol from MASTER: {header}"
+            )));
+        }
         set_link(shared, gen, |m| {
             m.state = LinkState::Transfer;
             m.sync_bytes = (-1, 0);
         })?;
         payload = Vec::new();
         loop {
+            // The mark may arrive split across reads, or followed by the first bytes of
+            // the command stream: search the new bytes (and the mark's length before).
+            let from = payload.len().saturating_sub(mark.len() - 1);
             payload.extend_from_slice(&c.rbuf);
             c.rbuf.clear();
-            if payload.len() >= mark.len() && payload.ends_with(&mark) {
-                payload.truncate(payload.len() - mark.len());
+            if let Some(end) = find_mark(&payload, from, &mark) {
+                c.rbuf.extend_from_slice(&payload[end + mark.len()..]);
+                payload.truncate(end);
                 break;
             }
             c.fill(timeout).await?;
@@ -590,4 +609,25 @@ fn apply(
     }
     let _ = Bytes::new();
     getack
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_mark;
+
+    #[test]
+    fn eof_mark_is_found_split_across_reads_and_before_stream_bytes() {
+        let mark = b"0123456789012345678901234567890123456789";
+        let mut payload = b"REDIS0010rdb-bytes".to_vec();
+        // the first read ends inside the mark
+        payload.extend_from_slice(&mark[..15]);
+        assert_eq!(find_mark(&payload, 0, mark), None);
+        // the second completes it and carries the first command of the stream
+        let from = payload.len().saturating_sub(mark.len() - 1);
+        payload.extend_from_slice(&mark[15..]);
+        payload.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+        assert_eq!(find_mark(&payload, from, mark), Some(18));
+        assert_eq!(find_mark(b"short", 3, mark), None);
+        assert_eq!(find_mark(b"short", 9, mark), None);
+    }
 }
