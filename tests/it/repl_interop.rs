@@ -3,23 +3,15 @@
 //! Rill replicating from a real redis-server (full, then partial).
 
 use crate::common::{wait_for, TestServer};
-use crate::replication::info_field;
+use crate::replication::{
+    caught_up, digest, fill_every_type, info_field, replicaof_port as replicaof, ARGS as RILL, T,
+};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const T: Duration = Duration::from_secs(20);
-
-const RILL: &[&str] = &[
-    "--enable-debug-command",
-    "yes",
-    "--repl-diskless-sync-delay",
-    "0",
-    "--save",
-    "",
-    "--kafka-port",
-    "-1",
-];
+/// Keys in the interop datasets (plus one of every type).
+const KEYS: usize = 20_000;
 
 /// A redis-server child on a free port, killed on drop.
 struct Redis {
@@ -91,91 +83,15 @@ impl Drop for Redis {
     }
 }
 
-fn replicaof(c: &mut redis::Connection, port: u16) {
-    let ok: String = redis::cmd("REPLICAOF")
-        .arg("127.0.0.1")
-        .arg(port)
-        .query(c)
-        .expect("REPLICAOF");
-    assert_eq!(ok, "OK");
-}
-
-fn caught_up(m: &mut redis::Connection, r: &mut redis::Connection) -> bool {
-    wait_for(T, || {
-        let mo = info_field(m, "replication", "master_repl_offset");
-        info_field(r, "replication", "master_link_status") == "up"
-            && info_field(r, "replication", "slave_repl_offset") == mo
-    })
-}
-
-fn fill(c: &mut redis::Connection) {
-    redis::cmd("DEBUG")
-        .arg("POPULATE")
-        .arg(20_000)
-        .query::<()>(c)
-        .unwrap();
-    redis::pipe()
-        .cmd("RPUSH")
-        .arg("list")
-        .arg("a")
-        .arg("b")
-        .cmd("SADD")
-        .arg("set")
-        .arg("x")
-        .cmd("HSET")
-        .arg("hash")
-        .arg("f")
-        .arg("v")
-        .cmd("ZADD")
-        .arg("zset")
-        .arg(2.5)
-        .arg("m")
-        .cmd("XADD")
-        .arg("stream")
-        .arg("1-1")
-        .arg("f")
-        .arg("v")
-        .cmd("SET")
-        .arg("ttl")
-        .arg("v")
-        .arg("EX")
-        .arg(1000)
-        .query::<()>(c)
-        .unwrap();
-}
-
-fn check_same(a: &mut redis::Connection, b: &mut redis::Connection) {
-    let q = |c: &mut redis::Connection| -> (i64, Vec<String>, Vec<String>, Option<String>, i64) {
-        redis::pipe()
-            .cmd("DBSIZE")
-            .cmd("LRANGE")
-            .arg("list")
-            .arg(0)
-            .arg(-1)
-            .cmd("ZRANGE")
-            .arg("zset")
-            .arg(0)
-            .arg(-1)
-            .arg("WITHSCORES")
-            .cmd("GET")
-            .arg("key:19999")
-            .cmd("XLEN")
-            .arg("stream")
-            .query(c)
-            .unwrap()
-    };
-    assert_eq!(q(a), q(b));
-}
-
 fn redis_replica_of_rill(diskless: &str) {
     let m = TestServer::start_with(&[RILL, &["--repl-diskless-sync", diskless]].concat());
     let mut mc = m.conn();
-    fill(&mut mc);
+    fill_every_type(&mut mc, KEYS);
     let r = Redis::start(&[]);
     let mut rc = r.conn();
     replicaof(&mut rc, m.port());
     assert!(caught_up(&mut mc, &mut rc));
-    check_same(&mut mc, &mut rc);
+    assert_eq!(digest(&mut mc, KEYS), digest(&mut rc, KEYS));
     redis::cmd("INCRBY")
         .arg("counter")
         .arg(5)
@@ -238,12 +154,12 @@ fn rill_replicates_from_redis_server() {
     for diskless in ["yes", "no"] {
         let m = Redis::start(&["--repl-diskless-sync", diskless]);
         let mut mc = m.conn();
-        fill(&mut mc);
+        fill_every_type(&mut mc, KEYS);
         let r = TestServer::start_with(RILL);
         let mut rc = r.conn();
         replicaof(&mut rc, m.port);
         assert!(caught_up(&mut mc, &mut rc), "diskless {diskless}");
-        check_same(&mut mc, &mut rc);
+        assert_eq!(digest(&mut mc, KEYS), digest(&mut rc, KEYS));
         redis::pipe()
             .cmd("SELECT")
             .arg(2)

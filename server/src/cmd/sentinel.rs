@@ -929,19 +929,7 @@ mod tests {
 
     #[test]
     fn info_section_format() {
-        let mut st = State {
-            myid: "a".repeat(40),
-            current_epoch: 0,
-            masters: indexmap::IndexMap::new(),
-            announce_ip: None,
-            announce_port: 0,
-            tilt: false,
-            tilt_start_time: 0,
-            previous_time: 0,
-            dirty_config: false,
-            events: vec![],
-            extra: vec![],
-        };
+        let mut st = State::new("a".repeat(40), 0);
         st.masters.insert(
             "mymaster".into(),
             Master::new("mymaster", "127.0.0.1", 6379, 2, 0),

@@ -184,19 +184,7 @@ mod tests {
     use super::*;
 
     fn state() -> State {
-        State {
-            myid: "a".repeat(40),
-            current_epoch: 0,
-            masters: IndexMap::new(),
-            announce_ip: None,
-            announce_port: 0,
-            tilt: false,
-            tilt_start_time: 0,
-            previous_time: 0,
-            dirty_config: false,
-            events: vec![],
-            extra: vec![],
-        }
+        State::new("a".repeat(40), 0)
     }
 
     fn peer(id: &str) -> Peer {

@@ -329,12 +329,31 @@ pub struct State {
     pub tilt: bool,
     pub tilt_start_time: i64,
     pub previous_time: i64,
-    /// Lines of the config file that are not `sentinel ...`, re-written verbatim.
+    /// The config file needs rewriting.
     pub dirty_config: bool,
     /// Events to publish and log once the lock is released: (channel, message).
     pub events: Vec<(String, String)>,
     /// Parameters Redis keeps as global `sentinel` directives, re-written verbatim.
     pub extra: Vec<Vec<String>>,
+}
+
+impl State {
+    /// No masters, epoch 0, not in TILT.
+    pub fn new(myid: String, now_ms: i64) -> State {
+        State {
+            myid,
+            current_epoch: 0,
+            masters: IndexMap::new(),
+            announce_ip: None,
+            announce_port: 0,
+            tilt: false,
+            tilt_start_time: 0,
+            previous_time: now_ms,
+            dirty_config: false,
+            events: vec![],
+            extra: vec![],
+        }
+    }
 }
 
 /// The sentinel of this process.
@@ -655,19 +674,8 @@ impl Sentinel {
             ));
         }
         let now = crate::util::now_ms();
-        let mut st = State {
-            myid: String::new(),
-            current_epoch: 0,
-            masters: IndexMap::new(),
-            announce_ip: None,
-            announce_port: 0,
-            tilt: false,
-            tilt_start_time: 0,
-            previous_time: now,
-            dirty_config: true,
-            events: vec![],
-            extra: vec![],
-        };
+        let mut st = State::new(String::new(), now);
+        st.dirty_config = true;
         for (i, line) in config.sentinel_lines.iter().enumerate() {
             apply_config_line(&mut st, line, now).map_err(|reason| {
                 format!(
