@@ -2,7 +2,7 @@
 //! real redis-server 7.0 data nodes; discovery, replies against the real sentinel, and a
 //! failover driven through redis-py's Sentinel client.
 
-use crate::common::{python, wait_for};
+use crate::common::{python, raw_exchange, wait_for};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -51,6 +51,17 @@ fn wait_listening(port: u16) {
 
 /// A data node: `redis-server` or `rill-server` (as master, or replica of `master`).
 fn data_node(bin: &str, port: u16, master: Option<u16>, dir: &std::path::Path) -> Proc {
+    data_node_with(bin, port, master, dir, &[])
+}
+
+/// [`data_node`] with extra command-line arguments (`--requirepass`, `--masterauth`...).
+fn data_node_with(
+    bin: &str,
+    port: u16,
+    master: Option<u16>,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> Proc {
     let mut cmd = Command::new(bin);
     cmd.args([
         "--port",
@@ -70,6 +81,7 @@ fn data_node(bin: &str, port: u16, master: Option<u16>, dir: &std::path::Path) -
     if let Some(m) = master {
         cmd.args(["--replicaof", "127.0.0.1", &m.to_string()]);
     }
+    cmd.args(extra);
     let child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -138,8 +150,18 @@ fn err(c: &mut redis::Connection, args: &[&str]) -> String {
 }
 
 fn replication(port: u16) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string(), "INFO", "replication"])
+    replication_auth(port, None)
+}
+
+/// INFO replication of a node that may require a password.
+fn replication_auth(port: u16, pass: Option<&str>) -> String {
+    let mut cmd = Command::new("redis-cli");
+    cmd.args(["-p", &port.to_string()]);
+    if let Some(p) = pass {
+        cmd.args(["-a", p, "--no-auth-warning"]);
+    }
+    let out = cmd
+        .args(["INFO", "replication"])
         .output()
         .expect("redis-cli");
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -430,4 +452,241 @@ fn sentinel_failover_redis_py_with_rill_nodes() {
 #[test]
 fn redis_sentinel_failover_with_rill_nodes() {
     failover_with(rill_bin(), [true; 3]);
+}
+
+/// SENTINEL REPLICAS (or SENTINELS) as one field list per entry; empty on error.
+fn entries(c: &mut redis::Connection, what: &str) -> Vec<Vec<(String, String)>> {
+    let v: Vec<Vec<String>> = redis::cmd("SENTINEL")
+        .arg(what)
+        .arg("mymaster")
+        .query(c)
+        .unwrap_or_default();
+    v.into_iter()
+        .map(|e| e.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect())
+        .collect()
+}
+
+/// Both replicas known, connected, and their INFO read (so they can be promoted).
+fn replicas_ready(c: &mut redis::Connection) -> bool {
+    let reps = entries(c, "REPLICAS");
+    reps.len() == 2
+        && reps.iter().all(|r| {
+            let get = |k: &str| r.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
+            get("flags") == Some("slave") && get("master-link-status") == Some("ok")
+        })
+}
+
+fn master_addr(c: &mut redis::Connection) -> u16 {
+    let addr: Vec<String> = redis::cmd("SENTINEL")
+        .arg(&["GET-MASTER-ADDR-BY-NAME", "mymaster"])
+        .query(c)
+        .expect("addr");
+    addr[1].parse().expect("port")
+}
+
+/// Master + 2 replicas of Rill with `requirepass` (replicas with `masterauth`), 3 Rill
+/// sentinels with `sentinel auth-pass`: they discover the replicas and each other, and a
+/// SIGKILL of the master ends in +switch-master with the other replica following.
+#[test]
+fn sentinel_auth_pass_discovery_and_failover() {
+    const PW: &str = "s3cret";
+    let auth = ["--requirepass", PW, "--masterauth", PW];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mp = free_port();
+    let master = data_node_with(rill_bin(), mp, None, dir.path(), &auth);
+    let r1 = data_node_with(rill_bin(), free_port(), Some(mp), dir.path(), &auth);
+    let r2 = data_node_with(rill_bin(), free_port(), Some(mp), dir.path(), &auth);
+    assert!(
+        wait_for(Duration::from_secs(10), || replication_auth(mp, Some(PW))
+            .matches("state=online")
+            .count()
+            == 2),
+        "replicas did not authenticate: {}",
+        replication_auth(mp, Some(PW))
+    );
+    let extra = format!("sentinel auth-pass mymaster {PW}\n");
+    let ss: Vec<Proc> = (0..3)
+        .map(|i| sentinel(dir.path(), i, mp, false, &extra))
+        .collect();
+    for s in &ss {
+        let mut c = s.conn();
+        assert!(
+            wait_for(Duration::from_secs(15), || {
+                // The replicas' INFO was read with the password: flags and link status.
+                replicas_ready(&mut c)
+                    && field(&mut c, &["MASTER", "mymaster"], "num-other-sentinels") == "2"
+            }),
+            "sentinel {} did not discover through auth: {:?}\n{:?}",
+            s.port,
+            fields(&mut c, &["MASTER", "mymaster"]),
+            entries(&mut c, "REPLICAS")
+        );
+    }
+    let mut ps_conn = ss[0].conn();
+    let mut ps = ps_conn.as_pubsub();
+    ps.subscribe("+switch-master").expect("subscribe");
+    ps.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    master.kill9();
+    let msg: String = ps
+        .get_message()
+        .expect("no +switch-master")
+        .get_payload()
+        .expect("payload");
+    let new: u16 = msg
+        .rsplit(' ')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("new port");
+    assert!(
+        msg.starts_with(&format!("mymaster 127.0.0.1 {mp} 127.0.0.1 ")),
+        "{msg}"
+    );
+    assert!(new == r1.port || new == r2.port, "{msg}");
+    let other = if new == r1.port { r2.port } else { r1.port };
+    assert!(
+        wait_for(Duration::from_secs(15), || {
+            let r = replication_auth(other, Some(PW));
+            r.contains(&format!("master_port:{new}")) && r.contains("master_link_status:up")
+        }),
+        "the surviving replica does not follow the new master: {}",
+        replication_auth(other, Some(PW))
+    );
+    assert!(replication_auth(new, Some(PW)).contains("role:master"));
+    for s in &ss {
+        let mut c = s.conn();
+        assert!(wait_for(Duration::from_secs(5), || master_addr(&mut c) == new));
+    }
+}
+
+/// SENTINEL FAILOVER with a healthy master: a replica is promoted, the address changes,
+/// the old master becomes a replica of the new one; -INPROG during it, -NOGOODSLAVE (the
+/// real sentinel's text) with no replicas.
+#[test]
+fn sentinel_manual_failover() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mp = free_port();
+    let _m = data_node(rill_bin(), mp, None, dir.path());
+    let r1 = data_node(rill_bin(), free_port(), Some(mp), dir.path());
+    let r2 = data_node(rill_bin(), free_port(), Some(mp), dir.path());
+    assert!(wait_for(Duration::from_secs(10), || replication(mp)
+        .matches("state=online")
+        .count()
+        == 2));
+    // The old master is converted failover-timeout after its role was last seen changing,
+    // on a replica INFO (every 10 s): 3 s keeps that well inside the test's time.
+    let s = sentinel(
+        dir.path(),
+        0,
+        mp,
+        false,
+        "sentinel failover-timeout mymaster 3000\n",
+    );
+    let mut c = s.conn();
+    assert!(wait_for(Duration::from_secs(10), || replicas_ready(&mut c)));
+    let args = &["SENTINEL", "FAILOVER", "mymaster"][..];
+    assert_eq!(err(&mut c, args), "ok: ok");
+    // Right after: the promotion is under way (redis-sentinel's sentinel.c text).
+    let wire = raw_exchange(
+        ([127, 0, 0, 1], s.port).into(),
+        b"SENTINEL FAILOVER mymaster\r\n",
+        Duration::from_millis(200),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&wire),
+        "-INPROG Failover already in progress\r\n",
+        "{:?}",
+        fields(&mut c, &["MASTER", "mymaster"])
+    );
+    assert!(
+        wait_for(Duration::from_secs(15), || {
+            let a = master_addr(&mut c);
+            a == r1.port || a == r2.port
+        }),
+        "no promotion: {:?}",
+        fields(&mut c, &["MASTER", "mymaster"])
+    );
+    let new = master_addr(&mut c);
+    assert!(replication(new).contains("role:master"));
+    let other = if new == r1.port { r2.port } else { r1.port };
+    for (port, secs) in [(other, 10), (mp, 20)] {
+        assert!(
+            wait_for(Duration::from_secs(secs), || {
+                let r = replication(port);
+                r.contains("role:slave")
+                    && r.contains(&format!("master_port:{new}"))
+                    && r.contains("master_link_status:up")
+            }),
+            "{port} (old master {mp}) does not follow {new}: {}",
+            replication(port)
+        );
+    }
+    assert!(wait_for(Duration::from_secs(10), || {
+        field(&mut c, &["MASTER", "mymaster"], "failover-state").is_empty()
+            && field(&mut c, &["MASTER", "mymaster"], "flags") == "master"
+    }));
+
+    // A lone master: the same -NOGOODSLAVE as the real sentinel.
+    let lp = free_port();
+    let _lone = data_node(rill_bin(), lp, None, dir.path());
+    let ls = sentinel(dir.path(), 1, lp, false, "");
+    let real = sentinel(dir.path(), 2, lp, true, "");
+    let args = &["SENTINEL", "FAILOVER", "mymaster"][..];
+    let (mut lc, mut rc) = (ls.conn(), real.conn());
+    let e = err(&mut lc, args);
+    assert!(e.contains("NOGOODSLAVE"), "{e}");
+    assert_eq!(e, err(&mut rc, args));
+    assert_eq!(
+        err(&mut lc, &["SENTINEL", "FAILOVER", "nope"]),
+        err(&mut rc, &["SENTINEL", "FAILOVER", "nope"])
+    );
+}
+
+/// SENTINEL RESET: the number of masters matched, the replica and sentinel lists emptied
+/// and then rediscovered.
+#[test]
+fn sentinel_reset_rediscovers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mp = free_port();
+    let _m = data_node(rill_bin(), mp, None, dir.path());
+    let _r1 = data_node(rill_bin(), free_port(), Some(mp), dir.path());
+    let _r2 = data_node(rill_bin(), free_port(), Some(mp), dir.path());
+    assert!(wait_for(Duration::from_secs(10), || replication(mp)
+        .matches("state=online")
+        .count()
+        == 2));
+    let ss: Vec<Proc> = (0..2)
+        .map(|i| sentinel(dir.path(), i, mp, false, ""))
+        .collect();
+    let mut c = ss[0].conn();
+    let discovered = |c: &mut redis::Connection| {
+        entries(c, "REPLICAS").len() == 2 && entries(c, "SENTINELS").len() == 1
+    };
+    assert!(wait_for(Duration::from_secs(15), || discovered(&mut c)));
+    let none: i64 = redis::cmd("SENTINEL")
+        .arg(&["RESET", "nomatch*"])
+        .query(&mut c)
+        .expect("reset");
+    assert_eq!(none, 0);
+    assert!(discovered(&mut c));
+    // RESET and the lists in one pipeline: nothing rediscovered in between.
+    let (n, reps, sens): (i64, Vec<redis::Value>, Vec<redis::Value>) = redis::pipe()
+        .cmd("SENTINEL")
+        .arg(&["RESET", "my*"])
+        .cmd("SENTINEL")
+        .arg(&["REPLICAS", "mymaster"])
+        .cmd("SENTINEL")
+        .arg(&["SENTINELS", "mymaster"])
+        .query(&mut c)
+        .expect("reset pipeline");
+    assert_eq!(n, 1);
+    assert!(reps.is_empty(), "{reps:?}");
+    assert!(sens.is_empty(), "{sens:?}");
+    assert!(
+        wait_for(Duration::from_secs(15), || discovered(&mut c)),
+        "not rediscovered: {:?}",
+        fields(&mut c, &["MASTER", "mymaster"])
+    );
+    assert_eq!(master_addr(&mut c), mp);
+    assert_eq!(field(&mut c, &["MASTER", "mymaster"], "flags"), "master");
 }
