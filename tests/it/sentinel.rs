@@ -417,10 +417,12 @@ fn failover_with(data_bin: &str, real_sentinels: [bool; 3]) {
                 .contains(&format!("sentinel monitor mymaster 127.0.0.1 {new} 2"))
         }));
     }
-    // The old master comes back as a master; the sentinels turn it into a replica.
+    // The old master comes back as a master; the sentinels turn it into a replica. Redis's
+    // sentinel waits 8 s (4 publish periods) after the role it reports changed, and reads
+    // a replica's INFO every 10 s, so this takes 8-20 s before any load on the machine.
     let _old = data_node(data_bin, mp, None, dir.path());
     assert!(
-        wait_for(Duration::from_secs(30), || {
+        wait_for(Duration::from_secs(45), || {
             let r = replication(mp);
             r.contains("role:slave") && r.contains(&format!("master_port:{new}"))
         }),
