@@ -43,3 +43,8 @@ bash -n benches/persistence.sh
 python3 -m py_compile benches/bgsave_probe.py
 bash -n benches/kafka.sh
 python3 -m py_compile benches/kafka_probe.py
+bash -n benches/replication.sh
+bash -n benches/memory_1m.sh
+bash -n benches/stream_memory.sh
+bash -n benches/sentinel_failover.sh
+python3 -m py_compile benches/sentinel_failover.py
