@@ -149,6 +149,29 @@ fn err(c: &mut redis::Connection, args: &[&str]) -> String {
     }
 }
 
+/// A master and two replicas of `bin` (with `extra` arguments, `pass` for their
+/// requirepass), once both replicas are online: (master port, master, replica 1, replica 2).
+fn trio(
+    bin: &str,
+    dir: &std::path::Path,
+    extra: &[&str],
+    pass: Option<&str>,
+) -> (u16, Proc, Proc, Proc) {
+    let mp = free_port();
+    let m = data_node_with(bin, mp, None, dir, extra);
+    let r1 = data_node_with(bin, free_port(), Some(mp), dir, extra);
+    let r2 = data_node_with(bin, free_port(), Some(mp), dir, extra);
+    assert!(
+        wait_for(Duration::from_secs(10), || replication_auth(mp, pass)
+            .matches("state=online")
+            .count()
+            == 2),
+        "replicas not online: {}",
+        replication_auth(mp, pass)
+    );
+    (mp, m, r1, r2)
+}
+
 fn replication(port: u16) -> String {
     replication_auth(port, None)
 }
@@ -172,14 +195,7 @@ fn replication_auth(port: u16, pass: Option<&str>) -> String {
 #[test]
 fn sentinel_discovery_and_replies_match_redis_sentinel() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mp = free_port();
-    let _m = data_node("redis-server", mp, None, dir.path());
-    let _r1 = data_node("redis-server", free_port(), Some(mp), dir.path());
-    let _r2 = data_node("redis-server", free_port(), Some(mp), dir.path());
-    assert!(wait_for(Duration::from_secs(10), || replication(mp)
-        .matches("state=online")
-        .count()
-        == 2));
+    let (mp, _m, _r1, _r2) = trio("redis-server", dir.path(), &[], None);
     let s1 = sentinel(dir.path(), 1, mp, false, "");
     let s2 = sentinel(dir.path(), 2, mp, false, "");
     let real = sentinel(dir.path(), 3, mp, true, "");
@@ -361,14 +377,7 @@ print(new[1], took, msg['data'].decode())
 /// the restarted old master is turned into a replica.
 fn failover_with(data_bin: &str, real_sentinels: [bool; 3]) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mp = free_port();
-    let master = data_node(data_bin, mp, None, dir.path());
-    let r1 = data_node(data_bin, free_port(), Some(mp), dir.path());
-    let r2 = data_node(data_bin, free_port(), Some(mp), dir.path());
-    assert!(wait_for(Duration::from_secs(10), || replication(mp)
-        .matches("state=online")
-        .count()
-        == 2));
+    let (mp, master, r1, r2) = trio(data_bin, dir.path(), &[], None);
     let ss: Vec<Proc> = (0..3)
         .map(|i| sentinel(dir.path(), i, mp, real_sentinels[i], ""))
         .collect();
@@ -494,18 +503,8 @@ fn sentinel_auth_pass_discovery_and_failover() {
     const PW: &str = "s3cret";
     let auth = ["--requirepass", PW, "--masterauth", PW];
     let dir = tempfile::tempdir().expect("tempdir");
-    let mp = free_port();
-    let master = data_node_with(rill_bin(), mp, None, dir.path(), &auth);
-    let r1 = data_node_with(rill_bin(), free_port(), Some(mp), dir.path(), &auth);
-    let r2 = data_node_with(rill_bin(), free_port(), Some(mp), dir.path(), &auth);
-    assert!(
-        wait_for(Duration::from_secs(10), || replication_auth(mp, Some(PW))
-            .matches("state=online")
-            .count()
-            == 2),
-        "replicas did not authenticate: {}",
-        replication_auth(mp, Some(PW))
-    );
+    // The replicas come online only by authenticating with masterauth.
+    let (mp, master, r1, r2) = trio(rill_bin(), dir.path(), &auth, Some(PW));
     let extra = format!("sentinel auth-pass mymaster {PW}\n");
     let ss: Vec<Proc> = (0..3)
         .map(|i| sentinel(dir.path(), i, mp, false, &extra))
@@ -567,14 +566,7 @@ fn sentinel_auth_pass_discovery_and_failover() {
 #[test]
 fn sentinel_manual_failover() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mp = free_port();
-    let _m = data_node(rill_bin(), mp, None, dir.path());
-    let r1 = data_node(rill_bin(), free_port(), Some(mp), dir.path());
-    let r2 = data_node(rill_bin(), free_port(), Some(mp), dir.path());
-    assert!(wait_for(Duration::from_secs(10), || replication(mp)
-        .matches("state=online")
-        .count()
-        == 2));
+    let (mp, _m, r1, r2) = trio(rill_bin(), dir.path(), &[], None);
     // The old master is converted failover-timeout after its role was last seen changing,
     // on a replica INFO (every 10 s): 3 s keeps that well inside the test's time.
     let s = sentinel(
@@ -649,14 +641,7 @@ fn sentinel_manual_failover() {
 #[test]
 fn sentinel_reset_rediscovers() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mp = free_port();
-    let _m = data_node(rill_bin(), mp, None, dir.path());
-    let _r1 = data_node(rill_bin(), free_port(), Some(mp), dir.path());
-    let _r2 = data_node(rill_bin(), free_port(), Some(mp), dir.path());
-    assert!(wait_for(Duration::from_secs(10), || replication(mp)
-        .matches("state=online")
-        .count()
-        == 2));
+    let (mp, _m, _r1, _r2) = trio(rill_bin(), dir.path(), &[], None);
     let ss: Vec<Proc> = (0..2)
         .map(|i| sentinel(dir.path(), i, mp, false, ""))
         .collect();
