@@ -5,64 +5,6 @@
 
 use crate::common::*;
 use redis::{Connection, Value};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-/// A redis-server 7.0 child on a free port, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        for _ in 0..5 {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("free port")
-                .port();
-            let mut child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no", "--dir"])
-                .arg(dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server (apt-get install redis-server)");
-            let up = wait_for(Duration::from_secs(10), || {
-                matches!(child.try_wait(), Ok(Some(_)))
-                    || TcpStream::connect(("127.0.0.1", port)).is_ok()
-            });
-            if up && matches!(child.try_wait(), Ok(None)) {
-                return Redis {
-                    child,
-                    port,
-                    _dir: dir,
-                };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("redis-server did not start");
-    }
-
-    fn conn(&self) -> Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .expect("client")
-            .get_connection()
-            .expect("connect")
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn run(c: &mut Connection, args: &[&str]) -> Value {
     let mut cmd = redis::cmd(args[0]);
@@ -318,7 +260,7 @@ fn restore(c: &mut Connection, key: &str, payload: &[u8]) {
 
 #[test]
 fn redis_payloads_restore_in_rill_and_back() {
-    let redis_server = Redis::start();
+    let redis_server = OracleRedis::start(&[]);
     let rill = TestServer::start();
     let mut r = redis_server.conn();
     let mut l = rill.conn();
@@ -364,7 +306,7 @@ fn redis_payloads_restore_in_rill_and_back() {
 
 #[test]
 fn restore_with_ttl_and_replace_across_servers() {
-    let redis_server = Redis::start();
+    let redis_server = OracleRedis::start(&[]);
     let rill = TestServer::start();
     let mut r = redis_server.conn();
     let mut l = rill.conn();

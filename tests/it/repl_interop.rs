@@ -2,92 +2,34 @@
 //! replicating from Rill (disk-backed and diskless full sync, then a partial resync), and
 //! Rill replicating from a real redis-server (full, then partial).
 
-use crate::common::{wait_for, TestServer};
+use crate::common::{wait_for, OracleRedis, TestServer};
 use crate::replication::{
     caught_up, digest, fill_every_type, info_field, replicaof_port as replicaof, ARGS as RILL, T,
 };
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 /// Keys in the interop datasets (plus one of every type).
 const KEYS: usize = 20_000;
 
-/// A redis-server child on a free port, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Redis {
-    fn start(extra: &[&str]) -> Redis {
-        for _ in 0..5 {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("free port")
-                .port();
-            let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no", "--dir"])
-                .arg(dir.path())
-                .args([
-                    "--enable-debug-command",
-                    "yes",
-                    "--repl-diskless-sync-delay",
-                    "0",
-                ])
-                .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server (apt-get install redis-server)");
-            let mut r = Redis {
-                child,
-                port,
-                _dir: dir,
-            };
-            let want = format!("process_id:{}", r.child.id());
-            if wait_for(Duration::from_secs(10), || {
-                r.try_conn().is_some_and(|mut c| {
-                    redis::cmd("INFO")
-                        .arg("server")
-                        .query::<String>(&mut c)
-                        .is_ok_and(|s| s.contains(&want))
-                })
-            }) {
-                return r;
-            }
-            let _ = r.child.kill();
-        }
-        panic!("redis-server did not start");
-    }
-
-    fn try_conn(&self) -> Option<redis::Connection> {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .ok()?
-            .get_connection()
-            .ok()
-    }
-
-    fn conn(&self) -> redis::Connection {
-        self.try_conn().expect("connect to redis-server")
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// redis-server with the arguments these tests need on top of OracleRedis's.
+fn redis(extra: &[&str]) -> OracleRedis {
+    let args = [
+        &[
+            "--enable-debug-command",
+            "yes",
+            "--repl-diskless-sync-delay",
+            "0",
+        ],
+        extra,
+    ]
+    .concat();
+    OracleRedis::start(&args)
 }
 
 fn redis_replica_of_rill(diskless: &str) {
     let m = TestServer::start_with(&[RILL, &["--repl-diskless-sync", diskless]].concat());
     let mut mc = m.conn();
     fill_every_type(&mut mc, KEYS);
-    let r = Redis::start(&[]);
+    let r = redis(&[]);
     let mut rc = r.conn();
     replicaof(&mut rc, m.port());
     assert!(caught_up(&mut mc, &mut rc));
@@ -152,7 +94,7 @@ fn redis_server_replicates_from_rill_diskless() {
 #[test]
 fn rill_replicates_from_redis_server() {
     for diskless in ["yes", "no"] {
-        let m = Redis::start(&["--repl-diskless-sync", diskless]);
+        let m = redis(&["--repl-diskless-sync", diskless]);
         let mut mc = m.conn();
         fill_every_type(&mut mc, KEYS);
         let r = TestServer::start_with(RILL);
@@ -220,10 +162,10 @@ fn field_names(c: &mut redis::Connection) -> Vec<String> {
 #[test]
 fn info_replication_fields_match_redis_server_for_both_roles() {
     // redis-server master with a Rill replica; Rill master with a redis-server replica.
-    let rm = Redis::start(&[]);
+    let rm = redis(&[]);
     let lr = TestServer::start_with(RILL);
     let lm = TestServer::start_with(RILL);
-    let rr = Redis::start(&[]);
+    let rr = redis(&[]);
     let (mut rmc, mut lrc, mut lmc, mut rrc) = (rm.conn(), lr.conn(), lm.conn(), rr.conn());
     replicaof(&mut lrc, rm.port);
     replicaof(&mut rrc, lm.port());

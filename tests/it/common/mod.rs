@@ -325,3 +325,68 @@ pub fn kcat_with_input(bootstrap: &str, args: &[&str], input: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Debian's redis-server 7.0 (the oracle) on a free port with `--save '' --appendonly no`
+/// in a temp dir, killed on drop.
+pub struct OracleRedis {
+    pub child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl OracleRedis {
+    pub fn start(extra: &[&str]) -> OracleRedis {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no", "--dir"])
+                .arg(dir.path())
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server (apt-get install redis-server)");
+            let mut r = OracleRedis {
+                child,
+                port,
+                _dir: dir,
+            };
+            let want = format!("process_id:{}", r.child.id());
+            if wait_for(Duration::from_secs(10), || {
+                r.try_conn().is_some_and(|mut c| {
+                    redis::cmd("INFO")
+                        .arg("server")
+                        .query::<String>(&mut c)
+                        .is_ok_and(|s| s.contains(&want))
+                })
+            }) {
+                return r;
+            }
+            let _ = r.child.kill();
+        }
+        panic!("redis-server did not start");
+    }
+
+    pub fn try_conn(&self) -> Option<redis::Connection> {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .ok()?
+            .get_connection()
+            .ok()
+    }
+
+    pub fn conn(&self) -> redis::Connection {
+        self.try_conn().expect("connect to redis-server")
+    }
+}
+
+impl Drop for OracleRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
