@@ -25,6 +25,7 @@ pub mod persist;
 pub mod propagate;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod sentinel;
 pub mod shared;
 pub mod util;
