@@ -30,11 +30,20 @@ pub struct Propagation {
     /// Database of the last command fed to replicas (Redis's slaveseldb); `None` forces
     /// a SELECT (a new full sync starts).
     pub repl_db: Option<usize>,
+    /// Targets a script turned off with redis.set_repl ([`SUPPRESS_AOF`],
+    /// [`SUPPRESS_REPLICAS`]); 0 outside scripts.
+    pub suppress: u8,
 }
+
+pub const SUPPRESS_AOF: u8 = 1;
+pub const SUPPRESS_REPLICAS: u8 = 2;
 
 impl Propagation {
     /// Emits one command run against database `db`.
     pub fn command<A: AsRef<[u8]>>(&mut self, db: usize, argv: &[A]) {
+        if self.suppress != 0 {
+            return self.command_to_some(db, argv);
+        }
         if let Some(bl) = self.backlog.as_mut() {
             let buf = bl.buf_mut();
             if self.repl_db != Some(db) {
@@ -58,6 +67,26 @@ impl Propagation {
         }
         self.encode(argv);
         self.ops += 1;
+    }
+
+    /// `command` with some targets off (redis.set_repl in a script).
+    fn command_to_some<A: AsRef<[u8]>>(&mut self, db: usize, argv: &[A]) {
+        let suppress = std::mem::take(&mut self.suppress);
+        let enabled = self.enabled;
+        let backlog = if suppress & SUPPRESS_REPLICAS != 0 {
+            self.backlog.take()
+        } else {
+            None
+        };
+        if suppress & SUPPRESS_AOF != 0 {
+            self.enabled = false;
+        }
+        self.command(db, argv);
+        if backlog.is_some() {
+            self.backlog = backlog;
+        }
+        self.enabled = enabled;
+        self.suppress = suppress;
     }
 
     /// True while the AOF or replicas consume the stream.

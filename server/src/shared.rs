@@ -54,6 +54,8 @@ pub struct State {
     pub persist: crate::persist::Persist,
     /// Replication role, IDs, attached replicas (crate::replication).
     pub repl: crate::replication::Repl,
+    /// The Lua VM and script cache, created on first use (crate::scripting).
+    pub scripting: Option<crate::scripting::Scripting>,
 }
 
 /// Samples of one LATENCY event (Redis keeps the last 160, one per second).
@@ -174,6 +176,7 @@ impl State {
         State {
             prop: Default::default(),
             repl: Default::default(),
+            scripting: None,
             persist: crate::persist::Persist::new(config),
             store: Store::new(databases),
             cmdstats: vec![CmdStat::default(); crate::cmd::table().names.len()],

@@ -285,7 +285,7 @@ pub fn key_specs(full_name: &str, spec: &CommandSpec) -> Vec<KeySpec> {
             if words[..pos]
                 .iter()
                 .all(|w| !w.contains(['[', ']', '<', '>', '|']) && !is_token_word(w))
-                && words.get(pos + 1) == Some(&"key")
+                && matches!(words.get(pos + 1), Some(&"key") | Some(&"[key"))
             {
                 let prefix = if full_name.contains('|') { 2 } else { 1 };
                 out.push(KeySpec {

@@ -17,6 +17,7 @@ pub mod multi;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod sentinel;
 pub mod server;
 pub mod set;
@@ -231,6 +232,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         persistence::COMMANDS,
         topic::COMMANDS,
         replication::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 

@@ -1,4 +1,1151 @@
-//! Lua scripting (Redis 7.0's eval.c, script_lua.c, function_lua.c): one Lua 5.1 VM
-//! through mlua, as Redis embeds 5.1.
+//! Lua scripting (Redis 7.0's eval.c, script.c, script_lua.c): one Lua 5.1 VM through
+//! mlua, as Redis embeds 5.1.
+//!
+//! - The VM lives in [`Scripting`] inside the keyspace `State`; scripts run with the
+//!   keyspace lock held, so they are atomic.
+//! - `redis.call` / `redis.pcall` are Lua wrappers over a Rust function bound for the
+//!   length of one run (`Lua::scope`): it runs the command through `cmd::call` on the
+//!   script's own client (Redis's lua client), so commandstats, keyspace notifications
+//!   and propagation work as for any command. The script's effects propagate as
+//!   commands, wrapped in MULTI/EXEC by the caller's `call()` (Redis 7.0 has only
+//!   effects replication).
+//! - The sandbox: scripts see a read-only proxy of the globals; reading a missing global
+//!   or writing any global raises Redis 7.0's errors; io, os, package, require, dofile,
+//!   loadfile, print are absent.
 
 pub mod libs;
+
+use crate::client::ClientState;
+use crate::cmd::{self, Ctx};
+use ahash::AHashMap as HashMap;
+use bytes::Bytes;
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use rill_protocol::{Reply, RespVersion};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+// Script flags (Redis's SCRIPT_FLAG_*), from a `#!lua flags=...` shebang.
+pub const NO_WRITES: u32 = 1 << 0;
+pub const ALLOW_OOM: u32 = 1 << 1;
+pub const ALLOW_STALE: u32 = 1 << 2;
+pub const NO_CLUSTER: u32 = 1 << 3;
+pub const ALLOW_CROSS_SLOT: u32 = 1 << 4;
+/// No shebang: the pre-7.0 rules (writes allowed, checks per command).
+pub const EVAL_COMPAT_MODE: u32 = 1 << 5;
+
+pub const FLAG_NAMES: &[(u32, &str)] = &[
+    (NO_WRITES, "no-writes"),
+    (ALLOW_OOM, "allow-oom"),
+    (ALLOW_STALE, "allow-stale"),
+    (NO_CLUSTER, "no-cluster"),
+    (ALLOW_CROSS_SLOT, "allow-cross-slot-keys"),
+];
+
+// redis.set_repl targets (Redis's PROPAGATE_*).
+const REPL_AOF: i64 = 1;
+const REPL_REPLICA: i64 = 2;
+
+/// Parses the flags of a shebang line (`#!lua flags=no-writes,allow-oom`); `body` is the
+/// whole script. Returns the flags and the offset where Lua code starts (the shebang
+/// line is replaced by an empty line so line numbers stay right).
+pub fn parse_shebang(body: &[u8]) -> Result<(u32, bool), String> {
+    if !body.starts_with(b"#!") {
+        return Ok((EVAL_COMPAT_MODE, false));
+    }
+    let end = body.iter().position(|&c| c == b'\n').unwrap_or(body.len());
+    let line = String::from_utf8_lossy(&body[..end]).into_owned();
+    let mut parts = line.split(' ').filter(|s| !s.is_empty());
+    let engine = parts.next().unwrap_or("");
+    if engine != "#!lua" {
+        return Err(format!("Unexpected engine in script shebang: {engine}"));
+    }
+    let mut flags = 0;
+    for part in parts {
+        let Some(list) = part.strip_prefix("flags=") else {
+            return Err(format!("Unknown lua shebang option: {part}"));
+        };
+        for f in list.split(',').filter(|s| !s.is_empty()) {
+            match FLAG_NAMES.iter().find(|(_, n)| *n == f) {
+                Some((bit, _)) => flags |= bit,
+                None => return Err(format!("Unexpected flag in script shebang: {f}")),
+            }
+        }
+    }
+    Ok((flags, true))
+}
+
+/// The script being run, for SCRIPT KILL / FUNCTION KILL and the BUSY gate.
+#[derive(Default)]
+pub struct Running {
+    /// A script is running (the keyspace lock is held by it).
+    pub active: AtomicBool,
+    /// Start of the run, ms since the process started (`shared.started`).
+    pub start_ms: AtomicU64,
+    /// Past busy-reply-threshold: other clients get -BUSY.
+    pub busy: AtomicBool,
+    /// SCRIPT KILL / FUNCTION KILL asked to stop it.
+    pub kill: AtomicBool,
+    /// It wrote something (then SCRIPT KILL must refuse: -UNKILLABLE).
+    pub wrote: AtomicBool,
+    /// It is a function (FUNCTION KILL) rather than an EVAL script (SCRIPT KILL).
+    pub is_function: AtomicBool,
+    /// busy-reply-threshold in ms for this run.
+    pub threshold_ms: AtomicU64,
+}
+
+/// A cached EVAL script.
+pub struct Script {
+    pub body: Bytes,
+    pub func: Function,
+    pub flags: u32,
+}
+
+/// The Lua VM and the script cache (Redis's lctx).
+pub struct Scripting {
+    pub lua: Lua,
+    /// sha1 (40 lowercase hex) -> script.
+    pub scripts: HashMap<String, Script>,
+    /// Sum of the cached bodies' lengths (used_memory_scripts_eval).
+    pub scripts_bytes: usize,
+    /// The environment scripts run in: a read-only view of `globals`.
+    env: Table,
+    /// The real globals table (KEYS, ARGV live here).
+    globals: Table,
+    /// Where `redis.call` finds the Rust function bound for the current run.
+    internal: Table,
+    /// Runs `f` under xpcall with the error handler: `runner(f, keys, args)`.
+    runner: Function,
+    /// The script's own client (Redis's lua client); taken while a script runs.
+    client: Option<ClientState>,
+    pub running: Arc<Running>,
+}
+
+/// Lua run once per VM: the sandbox, `redis.call`/`pcall` wrappers, the runner.
+const PRELUDE: &str = r#"
+local internal, handler = ...
+local G = _G
+local pairs, ipairs = pairs, ipairs
+local rawget, rawset, setmetatable, error, tostring, setfenv, type, xpcall =
+      rawget, rawset, setmetatable, error, tostring, setfenv, type, xpcall
+local loadstring_, load_ = loadstring, load
+local readonly = setmetatable({}, {__mode = 'k'})
+local function deny() error('Attempt to modify a readonly table', 2) end
+local function ro(t)
+  local p = setmetatable({}, {__index = t, __newindex = deny, __metatable = false})
+  readonly[p] = true
+  return p
+end
+local redis = {}
+for k, v in pairs(internal.api) do redis[k] = v end
+for _, name in ipairs({'print', 'dofile', 'loadfile', 'require', 'module', 'package',
+                       'io', 'os', 'debug', 'newproxy', 'getfenv', 'setfenv'}) do
+  G[name] = nil
+end
+G.redis = ro(redis)
+for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'cjson', 'cmsgpack', 'bit', 'struct'}) do
+  if type(G[name]) == 'table' then G[name] = ro(G[name]) end
+end
+G.__redis__err__handler = handler
+local env = setmetatable({}, {__index = G, __newindex = deny, __metatable = false})
+readonly[env] = true
+G._G = env
+setmetatable(G, {__index = function(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end, __metatable = false})
+G.rawset = function(t, k, v)
+  if readonly[t] then error('Attempt to modify a readonly table', 2) end
+  return rawset(t, k, v)
+end
+G.loadstring = function(...)
+  local f, e = loadstring_(...)
+  if f then setfenv(f, env) end
+  return f, e
+end
+G.load = function(...)
+  local f, e = load_(...)
+  if f then setfenv(f, env) end
+  return f, e
+end
+-- Errors raised from Rust reach Lua as userdata; scripts see Redis's {err=...} tables.
+local convert, pcall_, xpcall_ = internal.convert, pcall, xpcall
+local function fix(ok, ...)
+  if ok then return ok, ... end
+  return ok, convert((...))
+end
+G.pcall = function(f, ...) return fix(pcall_(f, ...)) end
+G.xpcall = function(f, h) return xpcall_(f, function(e) return h(convert(e)) end) end
+local runner = function(f, keys, args)
+  if keys == nil then return xpcall(f, handler) end
+  return xpcall(function() return f(keys, args) end, handler)
+end
+return env, runner
+"#;
+
+impl Scripting {
+    pub fn new() -> mlua::Result<Scripting> {
+        let lua = Lua::new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+            LuaOptions::default(),
+        )?;
+        libs::open(&lua)?;
+        let internal = lua.create_table()?;
+        let api = lua.create_table()?;
+        api_functions(&lua, &api)?;
+        internal.raw_set("api", api)?;
+        internal.raw_set(
+            "convert",
+            lua.create_function(|lua, e: Value| error_value(lua, e))?,
+        )?;
+        let handler = lua.create_function(error_handler)?;
+        let (env, runner): (Table, Function) = lua
+            .load(PRELUDE)
+            .set_name("=redis_prelude")
+            .call((internal.clone(), handler))?;
+        let globals = lua.globals();
+        Ok(Scripting {
+            lua,
+            scripts: HashMap::new(),
+            scripts_bytes: 0,
+            env,
+            globals,
+            internal,
+            runner,
+            client: None,
+            running: Arc::new(Running::default()),
+        })
+    }
+
+    /// Compiles an EVAL body (Redis's luaCreateFunction); the error is the reply text.
+    pub fn compile(&self, body: &[u8]) -> Result<(Function, u32), String> {
+        let (flags, shebang) = parse_shebang(body).map_err(|e| format!("ERR {e}"))?;
+        // The shebang line becomes an empty line so line numbers stay right.
+        let code: &[u8] = if shebang {
+            &body[body.iter().position(|&c| c == b'\n').unwrap_or(body.len())..]
+        } else {
+            body
+        };
+        let f = self
+            .lua
+            .load(code)
+            .set_name("@user_script")
+            .set_environment(self.env.clone())
+            .into_function()
+            .map_err(|e| {
+                format!(
+                    "ERR Error compiling script (new function): {}",
+                    lua_error_text(&e)
+                )
+            })?;
+        Ok((f, flags))
+    }
+
+    /// Caches a script under its sha1 (SCRIPT LOAD, EVAL).
+    pub fn load(&mut self, body: &Bytes) -> Result<String, String> {
+        let sha = sha1hex(body);
+        if !self.scripts.contains_key(&sha) {
+            let (func, flags) = self.compile(body)?;
+            self.scripts_bytes += body.len();
+            self.scripts.insert(
+                sha.clone(),
+                Script {
+                    body: body.clone(),
+                    func,
+                    flags,
+                },
+            );
+        }
+        Ok(sha)
+    }
+
+    /// SCRIPT FLUSH: drops every EVAL script.
+    pub fn flush(&mut self) {
+        self.scripts.clear();
+        self.scripts_bytes = 0;
+        let _ = self.lua.gc_collect();
+    }
+}
+
+/// The lowercase hex SHA1 of `b` (redis.sha1hex, script names).
+pub fn sha1hex(b: &[u8]) -> String {
+    sha1_smol::Sha1::from(b).digest().to_string()
+}
+
+/// The text of a Lua error without mlua's decorations (tracebacks, "runtime error: ").
+pub fn lua_error_text(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::MemoryError(m) => m.clone(),
+        mlua::Error::CallbackError { cause, .. } => lua_error_text(cause),
+        other => other.to_string(),
+    }
+}
+
+/// The xpcall handler (Redis's __redis__err__handler): turns the error into a table
+/// {err=..., source=..., line=...} naming where the script failed.
+fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
+    // Level 0 is this handler; 1 the function that raised.
+    let info = script_frame(lua, 1);
+    let t = error_value(lua, err)?;
+    if let Some((source, line)) = info {
+        if t.raw_get::<Value>("source")?.is_nil() {
+            t.raw_set("source", source)?;
+            t.raw_set("line", line)?;
+        }
+    }
+    Ok(t)
+}
+
+/// An error value as scripts see it: a table `{err=...}` (Redis raises tables).
+fn error_value(lua: &Lua, err: Value) -> mlua::Result<Table> {
+    if let Value::Table(t) = err {
+        return Ok(t);
+    }
+    let text = match &err {
+        Value::Error(e) => match script_err(e) {
+            Some(se) => se.0.clone(),
+            None => format!("ERR {}", lua_error_text(e)).into_bytes(),
+        },
+        Value::String(s) => {
+            let mut b = b"ERR ".to_vec();
+            b.extend_from_slice(&s.as_bytes());
+            b
+        }
+        v => format!(
+            "ERR {}",
+            lua.coerce_string(v.clone())
+                .ok()
+                .flatten()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| v.type_name().to_string())
+        )
+        .into_bytes(),
+    };
+    let t = lua.create_table()?;
+    t.raw_set("err", lua.create_string(&text)?)?;
+    Ok(t)
+}
+
+/// The error redis.call raises: the full reply text (with its code).
+#[derive(Debug)]
+struct ScriptErr(Vec<u8>);
+
+impl std::fmt::Display for ScriptErr {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+impl std::error::Error for ScriptErr {}
+
+fn script_err(e: &mlua::Error) -> Option<&ScriptErr> {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => script_err(cause),
+        other => other.downcast_ref::<ScriptErr>(),
+    }
+}
+
+/// The first script frame from stack level `level` up: C functions (error, pcall, our
+/// callbacks) and the prelude's wrappers are skipped, as Redis's handler skips a C frame.
+fn script_frame(lua: &Lua, level: usize) -> Option<(String, i32)> {
+    for l in level..level + 6 {
+        let d = lua.inspect_stack(l)?;
+        let src = d.source();
+        if src.what == "C" {
+            continue;
+        }
+        match src.source {
+            Some(s) if s != "=redis_prelude" => return Some((s.into_owned(), d.curr_line())),
+            _ => continue,
+        }
+    }
+    None
+}
+
+fn log_level(n: i64) -> Option<tracing::Level> {
+    match n {
+        0 => Some(tracing::Level::DEBUG),
+        1 | 2 => Some(tracing::Level::INFO),
+        3 => Some(tracing::Level::WARN),
+        _ => None,
+    }
+}
+
+/// The parts of the `redis` table that need no command context.
+fn api_functions(lua: &Lua, t: &Table) -> mlua::Result<()> {
+    for (k, v) in [
+        ("LOG_DEBUG", 0),
+        ("LOG_VERBOSE", 1),
+        ("LOG_NOTICE", 2),
+        ("LOG_WARNING", 3),
+        ("REPL_NONE", 0),
+        ("REPL_AOF", 1),
+        ("REPL_SLAVE", 2),
+        ("REPL_REPLICA", 2),
+        ("REPL_ALL", 3),
+    ] {
+        t.raw_set(k, v)?;
+    }
+    t.raw_set("REDIS_VERSION", crate::cmd::server::REDIS_VERSION)?;
+    t.raw_set(
+        "REDIS_VERSION_NUM",
+        version_num(crate::cmd::server::REDIS_VERSION),
+    )?;
+    t.raw_set(
+        "sha1hex",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(mlua::Error::runtime("wrong number of arguments"));
+            }
+            let s = match lua.coerce_string(args[0].clone())? {
+                Some(s) => s.as_bytes().to_vec(),
+                None => Vec::new(),
+            };
+            Ok(sha1hex(&s))
+        })?,
+    )?;
+    t.raw_set(
+        "error_reply",
+        lua.create_function(|lua, args: MultiValue| reply_table(lua, args, "err"))?,
+    )?;
+    t.raw_set(
+        "status_reply",
+        lua.create_function(|lua, args: MultiValue| reply_table(lua, args, "ok"))?,
+    )?;
+    t.raw_set(
+        "log",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() < 2 {
+                return Err(mlua::Error::runtime(
+                    "redis.log() requires two arguments or more.",
+                ));
+            }
+            let level = match &args[0] {
+                Value::Integer(i) => *i,
+                Value::Number(n) => *n as i64,
+                _ => {
+                    return Err(mlua::Error::runtime(
+                        "First argument must be a number (log level).",
+                    ))
+                }
+            };
+            let Some(level) = log_level(level) else {
+                return Err(mlua::Error::runtime("Invalid debug level."));
+            };
+            let mut msg = String::new();
+            for (i, v) in args.iter().skip(1).enumerate() {
+                if i > 0 {
+                    msg.push(' ');
+                }
+                if let Some(s) = lua.coerce_string(v.clone())? {
+                    msg.push_str(&s.to_string_lossy());
+                }
+            }
+            match level {
+                tracing::Level::DEBUG => tracing::debug!("{msg}"),
+                tracing::Level::INFO => tracing::info!("{msg}"),
+                _ => tracing::warn!("{msg}"),
+            }
+            Ok(())
+        })?,
+    )?;
+    t.raw_set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
+    t.raw_set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
+    t.raw_set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+    Ok(())
+}
+
+fn version_num(v: &str) -> i64 {
+    v.split('.')
+        .take(3)
+        .fold(0, |acc, p| acc * 256 + p.parse::<i64>().unwrap_or(0))
+}
+
+/// redis.error_reply / redis.status_reply: `{err=...}` / `{ok=...}`.
+fn reply_table(lua: &Lua, args: MultiValue, field: &str) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    let s = match (args.len(), args.front()) {
+        (1, Some(Value::String(s))) => s.as_bytes().to_vec(),
+        // Returned, not raised (Redis's luaPushError).
+        _ => {
+            t.raw_set("err", "ERR wrong number or type of arguments")?;
+            return Ok(t);
+        }
+    };
+    if field == "err" && !s.starts_with(b"-") {
+        let mut v = b"-".to_vec();
+        v.extend_from_slice(&s);
+        t.raw_set(field, lua.create_string(&v)?)?;
+    } else {
+        t.raw_set(field, lua.create_string(&s)?)?;
+    }
+    Ok(t)
+}
+
+/// What one run needs besides the Ctx.
+pub struct RunSpec<'a> {
+    /// The sha for EVAL, the function name for FCALL (error texts).
+    pub name: &'a str,
+    pub func: Function,
+    pub flags: u32,
+    pub keys: &'a [Bytes],
+    pub args: &'a [Bytes],
+    /// EVAL_RO / FCALL_RO.
+    pub ro: bool,
+    /// FCALL: keys and args are passed as the function's arguments.
+    pub fcall: bool,
+}
+
+/// Per-run state shared by the bound `redis.call` and the runner.
+struct Run<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    client: ClientState,
+    /// Writes refused (no-writes flag, *_RO).
+    read_only: bool,
+    flags: u32,
+    running: Arc<Running>,
+}
+
+/// Checks a script may run at all (Redis's scriptPrepareForRun).
+fn prepare(ctx: &mut Ctx, spec: &RunSpec) -> Result<(), String> {
+    let compat = spec.flags & EVAL_COMPAT_MODE != 0;
+    if !compat {
+        if spec.ro && spec.flags & NO_WRITES == 0 {
+            return Err("ERR Can not execute a script with write flag using *_ro command.".into());
+        }
+        let may_write = spec.flags & NO_WRITES == 0;
+        if may_write && ctx.state.repl.is_replica() && !ctx.client.is_master {
+            return Err("READONLY You can't write against a read only replica.".into());
+        }
+        if may_write
+            && spec.flags & ALLOW_OOM == 0
+            && ctx.config.maxmemory > 0
+            && !ctx.client.is_master
+        {
+            if let Err(e) = crate::evict::perform_evictions(ctx) {
+                return Err(e.to_string());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a script or function; the reply is what the caller gets.
+pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
+    if let Err(e) = prepare(ctx, &spec) {
+        return Reply::Error(Bytes::from(e));
+    }
+    let Some(sc) = ctx.state.scripting.as_mut() else {
+        return Reply::error("ERR scripting is not initialised");
+    };
+    let lua = sc.lua.clone();
+    let internal = sc.internal.clone();
+    let globals = sc.globals.clone();
+    let runner = sc.runner.clone();
+    let running = sc.running.clone();
+    let mut client = match sc.client.take() {
+        Some(c) => c,
+        None => lua_client(ctx),
+    };
+    client.db = ctx.client.db;
+    client.resp = RespVersion::Resp2;
+    client.authenticated = true;
+    client.in_exec = true;
+    client.is_master = ctx.client.is_master;
+    client.aof_loader = ctx.client.aof_loader;
+    let threshold = ctx.config.get_i64("busy-reply-threshold").max(0) as u64;
+    running.threshold_ms.store(threshold, Ordering::Relaxed);
+    running.start_ms.store(
+        ctx.shared.started.elapsed().as_millis() as u64,
+        Ordering::Relaxed,
+    );
+    running.kill.store(false, Ordering::Relaxed);
+    running.wrote.store(false, Ordering::Relaxed);
+    running.busy.store(false, Ordering::Relaxed);
+    running.is_function.store(spec.fcall, Ordering::Relaxed);
+    running.active.store(true, Ordering::Release);
+    let run = RefCell::new(Run {
+        ctx,
+        client,
+        read_only: spec.ro || spec.flags & NO_WRITES != 0,
+        flags: spec.flags,
+        running: running.clone(),
+    });
+    let result = lua.scope(|scope| {
+        let call = scope.create_function_mut(|lua, args: MultiValue| {
+            let mut r = run.borrow_mut();
+            match script_call(lua, &mut r, args) {
+                Ok(v) => Ok(v),
+                Err(text) => Err(mlua::Error::external(ScriptErr(text))),
+            }
+        })?;
+        let pcall = scope.create_function_mut(|lua, args: MultiValue| {
+            let mut r = run.borrow_mut();
+            match script_call(lua, &mut r, args) {
+                Ok(v) => Ok(v),
+                Err(text) => {
+                    let t = lua.create_table()?;
+                    t.raw_set("err", lua.create_string(&text)?)?;
+                    Ok(Value::Table(t))
+                }
+            }
+        })?;
+        let setresp = scope.create_function_mut(|_, args: MultiValue| {
+            let v = match (args.len(), args.front()) {
+                (1, Some(Value::Integer(2))) => RespVersion::Resp2,
+                (1, Some(Value::Integer(3))) => RespVersion::Resp3,
+                (1, _) => return Err(mlua::Error::runtime("RESP version must be 2 or 3.")),
+                _ => {
+                    return Err(mlua::Error::runtime(
+                        "redis.setresp() requires one argument.",
+                    ))
+                }
+            };
+            run.borrow_mut().client.resp = v;
+            Ok(())
+        })?;
+        let set_repl = scope.create_function_mut(|_, args: MultiValue| {
+            let v = match (args.len(), args.front()) {
+                (1, Some(Value::Integer(i))) if (0..=3).contains(i) => *i,
+                (1, _) => return Err(mlua::Error::runtime(
+                    "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                )),
+                _ => {
+                    return Err(mlua::Error::runtime(
+                        "redis.set_repl() requires one argument.",
+                    ))
+                }
+            };
+            let mut r = run.borrow_mut();
+            let mut suppress = 0;
+            if v & REPL_AOF == 0 {
+                suppress |= crate::propagate::SUPPRESS_AOF;
+            }
+            if v & REPL_REPLICA == 0 {
+                suppress |= crate::propagate::SUPPRESS_REPLICAS;
+            }
+            r.ctx.state.prop.suppress = suppress;
+            Ok(())
+        })?;
+        let acl_check = scope.create_function_mut(|_, args: MultiValue| {
+            let Some(Value::String(name)) = args.front() else {
+                return Err(mlua::Error::runtime(
+                    "Please specify at least one argument for this redis lib call",
+                ));
+            };
+            if cmd::lookup(&name.as_bytes()).is_none() {
+                return Err(mlua::Error::runtime(
+                    "Invalid command passed to redis.acl_check_cmd()",
+                ));
+            }
+            Ok(true)
+        })?;
+        let api: Table = internal.raw_get("api")?;
+        api.raw_set("setresp", setresp)?;
+        api.raw_set("set_repl", set_repl)?;
+        api.raw_set("acl_check_cmd", acl_check)?;
+        api.raw_set("call", call)?;
+        api.raw_set("pcall", pcall)?;
+        // `redis` was copied from `api` at start-up: refresh the bound functions.
+        let redis_proxy: Table = globals.raw_get("redis")?;
+        if let Some(mt) = redis_proxy.metatable() {
+            let real: Table = mt.raw_get("__index")?;
+            for k in ["call", "pcall", "setresp", "set_repl", "acl_check_cmd"] {
+                real.raw_set(k, api.raw_get::<Value>(k)?)?;
+            }
+        }
+        if !spec.fcall {
+            globals.raw_set("KEYS", string_array(&lua, spec.keys)?)?;
+            globals.raw_set("ARGV", string_array(&lua, spec.args)?)?;
+            runner.call::<MultiValue>((spec.func.clone(), Value::Nil, Value::Nil))
+        } else {
+            runner.call::<MultiValue>((
+                spec.func.clone(),
+                string_array(&lua, spec.keys)?,
+                string_array(&lua, spec.args)?,
+            ))
+        }
+    });
+    let Run { ctx, client, .. } = run.into_inner();
+    running.active.store(false, Ordering::Release);
+    running.busy.store(false, Ordering::Relaxed);
+    ctx.state.prop.suppress = 0;
+    let killed = running.kill.swap(false, Ordering::Relaxed);
+    let reply = match result {
+        Ok(mut ret) => {
+            let ok = matches!(ret.pop_front(), Some(Value::Boolean(true)));
+            let v = ret.pop_front().unwrap_or(Value::Nil);
+            if ok {
+                lua_to_reply(&v, client.resp)
+            } else if killed {
+                Reply::error("ERR Script killed by user with SCRIPT KILL...")
+            } else {
+                error_from_table(&v, spec.name)
+            }
+        }
+        Err(e) => Reply::Error(Bytes::from(format!("ERR {}", lua_error_text(&e)))),
+    };
+    // KEYS/ARGV of this run must not leak into the next.
+    let _ = globals.raw_set("KEYS", Value::Nil);
+    let _ = globals.raw_set("ARGV", Value::Nil);
+    if let Some(sc) = ctx.state.scripting.as_mut() {
+        sc.client = Some(client);
+    }
+    // Redis's lua_gc step after each script keeps the VM's memory bounded.
+    let _ = lua.gc_step();
+    reply
+}
+
+fn string_array(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(items.len(), 0)?;
+    for (i, b) in items.iter().enumerate() {
+        t.raw_set(i + 1, lua.create_string(b)?)?;
+    }
+    Ok(t)
+}
+
+/// The final error reply of a failed script (Redis's luaCallFunction error path):
+/// `<err> script: <name>, on <source>:<line>.`
+fn error_from_table(v: &Value, name: &str) -> Reply {
+    let Value::Table(t) = v else {
+        return Reply::error(format!("ERR Error running script {name}"));
+    };
+    let err: Option<mlua::String> = t.raw_get("err").ok();
+    let mut msg = match err {
+        Some(s) => s.as_bytes().to_vec(),
+        None => b"ERR unknown error".to_vec(),
+    };
+    if msg.first() == Some(&b'-') {
+        msg.remove(0);
+    }
+    let source: Option<mlua::String> = t.raw_get("source").ok();
+    let line: Option<i64> = t.raw_get("line").ok();
+    if let (Some(src), Some(line)) = (source, line) {
+        msg.extend_from_slice(
+            format!(" script: {}, on {}:{}.", name, src.to_string_lossy(), line).as_bytes(),
+        );
+    }
+    // An error reply is one line.
+    for c in msg.iter_mut() {
+        if *c == b'\r' || *c == b'\n' {
+            *c = b' ';
+        }
+    }
+    Reply::Error(Bytes::from(msg))
+}
+
+/// The lua client (Redis's scriptRunCtx.c, one per VM).
+fn lua_client(ctx: &Ctx) -> ClientState {
+    let addr = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+    let mut c = ClientState::new(ctx.shared, addr, addr);
+    c.name = String::new();
+    c
+}
+
+/// `redis.call` / `redis.pcall`: runs one command (Redis's luaRedisGenericCommand +
+/// scriptCall). The error is the reply text, with its code.
+fn script_call(lua: &Lua, r: &mut Run, args: MultiValue) -> Result<Value, Vec<u8>> {
+    let fail = |text: &str| -> Result<Value, Vec<u8>> { Err(text.as_bytes().to_vec()) };
+    if args.is_empty() {
+        return fail("ERR Please specify at least one argument for this redis lib call");
+    }
+    let mut argv = Vec::with_capacity(args.len());
+    for v in args.iter() {
+        match v {
+            Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
+            Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v.clone()) {
+                Ok(Some(s)) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
+                _ => {
+                    return fail("ERR Lua redis lib command arguments must be strings or integers")
+                }
+            },
+            _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
+        }
+    }
+    let reg = match cmd::resolve(&argv) {
+        Ok(reg) => reg,
+        Err(_) if cmd::lookup(&argv[0]).is_none() => {
+            return fail("ERR Unknown Redis command called from script")
+        }
+        Err(_) => return fail("ERR Wrong number of args calling Redis command from script"),
+    };
+    let flags = reg.spec.flags;
+    if flags & cmd::NOSCRIPT != 0 {
+        return fail("ERR This Redis command is not allowed from script");
+    }
+    if flags & cmd::WRITE != 0 {
+        if r.read_only {
+            return fail("ERR Write commands are not allowed from read-only scripts.");
+        }
+        if r.ctx.state.repl.is_replica() && !r.client.is_master && !r.client.aof_loader {
+            return fail("READONLY You can't write against a read only replica.");
+        }
+        if let Some(e) = crate::persist::deny_writes(r.ctx.shared, r.ctx.state, &r.ctx.config) {
+            return fail(&e.to_string());
+        }
+    }
+    // A pre-7.0 script may still be refused for OOM at a deny-oom command, unless it
+    // already wrote (Redis lets a script that started writing finish).
+    if flags & cmd::DENYOOM != 0
+        && r.flags & EVAL_COMPAT_MODE != 0
+        && r.ctx.config.maxmemory > 0
+        && !r.running.wrote.load(Ordering::Relaxed)
+        && !r.client.is_master
+        && crate::evict::perform_evictions(r.ctx).is_err()
+    {
+        return fail("OOM command not allowed when used memory > 'maxmemory'.");
+    }
+    let dirty = r.ctx.state.store.dirty;
+    let reply = {
+        let mut c = Ctx {
+            shared: r.ctx.shared,
+            state: &mut *r.ctx.state,
+            client: &mut r.client,
+            config: r.ctx.config.clone(),
+            now_ms: r.ctx.now_ms,
+            tick: std::time::Instant::now(),
+        };
+        let reply = cmd::call(&mut c, reg, &argv);
+        // CONFIG SET inside a script is seen by its later commands.
+        r.ctx.config = c.config;
+        reply
+    };
+    if r.ctx.state.store.dirty != dirty {
+        r.running.wrote.store(true, Ordering::Relaxed);
+    }
+    match reply {
+        Reply::Error(text) => {
+            r.ctx.state.record_error(&text);
+            Err(text.to_vec())
+        }
+        Reply::Raw(b) if b.first() == Some(&b'-') => {
+            let end = b.len().saturating_sub(2).max(1);
+            r.ctx.state.record_error(&b[1..end]);
+            Err(b[1..end].to_vec())
+        }
+        other => reply_to_lua(lua, &other, r.client.resp)
+            .map_err(|e| format!("ERR {}", lua_error_text(&e)).into_bytes()),
+    }
+}
+
+/// Converts a command's reply for the script (Redis's redisProtocolToLuaType), as the
+/// script's client would read it in `resp`.
+pub fn reply_to_lua(lua: &Lua, r: &Reply, resp: RespVersion) -> mlua::Result<Value> {
+    let resp3 = resp == RespVersion::Resp3;
+    Ok(match r {
+        Reply::Simple(s) => {
+            let t = lua.create_table()?;
+            t.raw_set("ok", lua.create_string(s)?)?;
+            Value::Table(t)
+        }
+        Reply::Error(s) => {
+            let t = lua.create_table()?;
+            t.raw_set("err", lua.create_string(s)?)?;
+            Value::Table(t)
+        }
+        Reply::Int(i) => Value::Number(*i as f64),
+        Reply::Bulk(b) => Value::String(lua.create_string(b)?),
+        Reply::Null | Reply::NullArray => {
+            if resp3 {
+                Value::Nil
+            } else {
+                Value::Boolean(false)
+            }
+        }
+        Reply::Array(items) | Reply::Push(items) => {
+            let t = lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, it) in items.iter().enumerate() {
+                t.raw_set(i + 1, reply_to_lua(lua, it, resp)?)?;
+            }
+            Value::Table(t)
+        }
+        Reply::Set(items) => {
+            if resp3 {
+                let set = lua.create_table()?;
+                for it in items {
+                    set.raw_set(reply_to_lua(lua, it, resp)?, true)?;
+                }
+                let t = lua.create_table()?;
+                t.raw_set("set", set)?;
+                Value::Table(t)
+            } else {
+                let t = lua.create_table_with_capacity(items.len(), 0)?;
+                for (i, it) in items.iter().enumerate() {
+                    t.raw_set(i + 1, reply_to_lua(lua, it, resp)?)?;
+                }
+                Value::Table(t)
+            }
+        }
+        Reply::Map(pairs) => {
+            if resp3 {
+                let map = lua.create_table()?;
+                for (k, v) in pairs {
+                    map.raw_set(reply_to_lua(lua, k, resp)?, reply_to_lua(lua, v, resp)?)?;
+                }
+                let t = lua.create_table()?;
+                t.raw_set("map", map)?;
+                Value::Table(t)
+            } else {
+                let t = lua.create_table_with_capacity(pairs.len() * 2, 0)?;
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    t.raw_set(2 * i + 1, reply_to_lua(lua, k, resp)?)?;
+                    t.raw_set(2 * i + 2, reply_to_lua(lua, v, resp)?)?;
+                }
+                Value::Table(t)
+            }
+        }
+        Reply::Double(d) => {
+            if resp3 {
+                let t = lua.create_table()?;
+                t.raw_set("double", *d)?;
+                Value::Table(t)
+            } else {
+                Value::String(lua.create_string(rill_protocol::fmt::double_g17(*d))?)
+            }
+        }
+        Reply::Bool(b) => {
+            if resp3 {
+                Value::Boolean(*b)
+            } else {
+                Value::Number(if *b { 1.0 } else { 0.0 })
+            }
+        }
+        Reply::Verbatim(fmt, b) => {
+            if resp3 {
+                let v = lua.create_table()?;
+                v.raw_set("format", *fmt)?;
+                v.raw_set("string", lua.create_string(b)?)?;
+                let t = lua.create_table()?;
+                t.raw_set("verbatim_string", v)?;
+                Value::Table(t)
+            } else {
+                Value::String(lua.create_string(b)?)
+            }
+        }
+        Reply::BigNumber(b) => {
+            if resp3 {
+                let t = lua.create_table()?;
+                t.raw_set("big_number", lua.create_string(b)?)?;
+                Value::Table(t)
+            } else {
+                Value::String(lua.create_string(b)?)
+            }
+        }
+        Reply::Raw(b) => {
+            if b.as_ref() == b"+OK\r\n" {
+                let t = lua.create_table()?;
+                t.raw_set("ok", "OK")?;
+                return Ok(Value::Table(t));
+            }
+            if b.is_empty() {
+                return Ok(Value::Boolean(false));
+            }
+            let mut buf = bytes::BytesMut::from(&b[..]);
+            match rill_protocol::client::decode_reply(&mut buf) {
+                Ok(Some(f)) => frame_to_lua(lua, f, resp)?,
+                _ => Value::Boolean(false),
+            }
+        }
+    })
+}
+
+fn frame_to_lua(
+    lua: &Lua,
+    f: rill_protocol::client::Frame,
+    resp: RespVersion,
+) -> mlua::Result<Value> {
+    use rill_protocol::client::Frame as F;
+    let r = match f {
+        F::SimpleString { data, .. } => Reply::Simple(data),
+        F::SimpleError { data, .. } => Reply::Error(Bytes::copy_from_slice(data.as_bytes())),
+        F::Number { data, .. } => Reply::Int(data),
+        F::BlobString { data, .. } => Reply::Bulk(data),
+        F::Double { data, .. } => Reply::Double(data),
+        F::Boolean { data, .. } => Reply::Bool(data),
+        F::Null => Reply::Null,
+        F::Array { data, .. } => {
+            let t = lua.create_table_with_capacity(data.len(), 0)?;
+            for (i, it) in data.into_iter().enumerate() {
+                t.raw_set(i + 1, frame_to_lua(lua, it, resp)?)?;
+            }
+            return Ok(Value::Table(t));
+        }
+        _ => return Ok(Value::Boolean(false)),
+    };
+    reply_to_lua(lua, &r, resp)
+}
+
+/// A Lua number as Redis's `(long long)` cast gives it on x86-64: out of range and NaN
+/// become i64::MIN.
+fn lua_number_to_i64(n: f64) -> i64 {
+    if n.is_nan() || !(-9.223372036854776e18..9.223372036854776e18).contains(&n) {
+        i64::MIN
+    } else {
+        n as i64
+    }
+}
+
+/// Converts a script's return value to the reply (Redis's luaReplyToRedisReply); the
+/// booleans follow the script's `redis.setresp`.
+pub fn lua_to_reply(v: &Value, resp: RespVersion) -> Reply {
+    lua_to_reply_depth(v, resp, 0)
+}
+
+fn lua_to_reply_depth(v: &Value, resp: RespVersion, depth: usize) -> Reply {
+    if depth > 1000 {
+        return Reply::error("ERR reached lua stack limit");
+    }
+    match v {
+        Value::String(s) => Reply::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
+        Value::Integer(i) => Reply::Int(*i),
+        Value::Number(n) => Reply::Int(lua_number_to_i64(*n)),
+        Value::Boolean(b) => {
+            if resp == RespVersion::Resp3 {
+                Reply::Bool(*b)
+            } else if *b {
+                Reply::Int(1)
+            } else {
+                Reply::Null
+            }
+        }
+        Value::Table(t) => table_to_reply(t, resp, depth),
+        _ => Reply::Null,
+    }
+}
+
+fn table_to_reply(t: &Table, resp: RespVersion, depth: usize) -> Reply {
+    let field = |name: &str| -> Value { t.raw_get(name).unwrap_or(Value::Nil) };
+    if let Value::String(s) = field("err") {
+        let mut b = s.as_bytes().to_vec();
+        if b.first() == Some(&b'-') {
+            b.remove(0);
+        }
+        for c in b.iter_mut() {
+            if *c == b'\r' || *c == b'\n' {
+                *c = b' ';
+            }
+        }
+        return Reply::Error(Bytes::from(b));
+    }
+    if let Value::String(s) = field("ok") {
+        let mut b = s.as_bytes().to_vec();
+        for c in b.iter_mut() {
+            if *c == b'\r' || *c == b'\n' {
+                *c = b' ';
+            }
+        }
+        return Reply::Simple(Bytes::from(b));
+    }
+    match field("double") {
+        Value::Number(n) => return Reply::Double(n),
+        Value::Integer(i) => return Reply::Double(i as f64),
+        _ => {}
+    }
+    if let Value::String(s) = field("big_number") {
+        return Reply::BigNumber(Bytes::copy_from_slice(&s.as_bytes()));
+    }
+    if let Value::Table(m) = field("map") {
+        let mut pairs = Vec::new();
+        for (k, v) in m.pairs::<Value, Value>().flatten() {
+            pairs.push((
+                lua_to_reply_depth(&k, resp, depth + 1),
+                lua_to_reply_depth(&v, resp, depth + 1),
+            ));
+        }
+        return Reply::Map(pairs);
+    }
+    if let Value::Table(s) = field("set") {
+        let mut items = Vec::new();
+        for (k, _) in s.pairs::<Value, Value>().flatten() {
+            items.push(lua_to_reply_depth(&k, resp, depth + 1));
+        }
+        return Reply::Set(items);
+    }
+    if let Value::Table(vt) = field("verbatim_string") {
+        let fmt: Option<mlua::String> = vt.raw_get("format").ok();
+        let s: Option<mlua::String> = vt.raw_get("string").ok();
+        if let (Some(f), Some(s)) = (fmt, s) {
+            let fmt: &'static str = match &f.as_bytes()[..] {
+                b"txt" => "txt",
+                b"mkd" => "mkd",
+                _ => "txt",
+            };
+            return Reply::Verbatim(fmt, Bytes::copy_from_slice(&s.as_bytes()));
+        }
+    }
+    let mut items = Vec::new();
+    let mut i = 1;
+    loop {
+        let v: Value = t.raw_get(i).unwrap_or(Value::Nil);
+        if v.is_nil() {
+            break;
+        }
+        items.push(lua_to_reply_depth(&v, resp, depth + 1));
+        i += 1;
+    }
+    Reply::Array(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebang_flags() {
+        assert_eq!(
+            parse_shebang(b"return 1").unwrap(),
+            (EVAL_COMPAT_MODE, false)
+        );
+        assert_eq!(
+            parse_shebang(b"#!lua flags=no-writes,allow-oom\nreturn 1").unwrap(),
+            (NO_WRITES | ALLOW_OOM, true)
+        );
+        assert_eq!(parse_shebang(b"#!lua\nreturn 1").unwrap(), (0, true));
+        assert_eq!(
+            parse_shebang(b"#!lua flags=bogus\n").unwrap_err(),
+            "Unexpected flag in script shebang: bogus"
+        );
+        assert_eq!(
+            parse_shebang(b"#!lua name=x\n").unwrap_err(),
+            "Unknown lua shebang option: name=x"
+        );
+        assert_eq!(
+            parse_shebang(b"#!nope\n").unwrap_err(),
+            "Unexpected engine in script shebang: #!nope"
+        );
+    }
+
+    #[test]
+    fn numbers_convert_as_redis_casts_them() {
+        assert_eq!(lua_number_to_i64(3.99), 3);
+        assert_eq!(lua_number_to_i64(-3.7), -3);
+        assert_eq!(lua_number_to_i64(1e20), i64::MIN);
+        assert_eq!(lua_number_to_i64(f64::NAN), i64::MIN);
+    }
+
+    #[test]
+    fn sha1hex_of_empty_string() {
+        assert_eq!(sha1hex(b""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    }
+
+    #[test]
+    fn sandbox_denies_globals() {
+        let sc = Scripting::new().unwrap();
+        let (f, _) = sc.compile(b"x = 1").unwrap();
+        let (ok, err): (bool, Table) = sc.runner.call((f, Value::Nil, Value::Nil)).unwrap();
+        assert!(!ok);
+        let msg: String = err.raw_get("err").unwrap();
+        assert_eq!(msg, "ERR user_script:1: Attempt to modify a readonly table");
+        let (f, _) = sc.compile(b"return y").unwrap();
+        let (ok, err): (bool, Table) = sc.runner.call((f, Value::Nil, Value::Nil)).unwrap();
+        assert!(!ok);
+        let msg: String = err.raw_get("err").unwrap();
+        assert_eq!(
+            msg,
+            "ERR user_script:1: Script attempted to access nonexistent global variable 'y'"
+        );
+        let line: i64 = err.raw_get("line").unwrap();
+        assert_eq!(line, 1);
+    }
+}
