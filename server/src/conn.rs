@@ -330,6 +330,44 @@ async fn wait_pause(shared: &Shared, client: &ClientState, batch: &[Vec<Bytes>])
     }
 }
 
+/// Answers a batch while a busy script holds the keyspace (Redis's processCommand
+/// under isInsideYieldingLongCommand): SCRIPT KILL and FUNCTION KILL act on the script,
+/// everything else gets -BUSY. False when the batch holds a SHUTDOWN NOSAVE, which
+/// kills the script and must then run normally.
+fn serve_busy(
+    shared: &Shared,
+    client: &mut ClientState,
+    batch: &mut Vec<Vec<Bytes>>,
+    wbuf: &mut BytesMut,
+) -> bool {
+    let running = &shared.script;
+    if batch.iter().any(|argv| {
+        argv[0].eq_ignore_ascii_case(b"shutdown")
+            && argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave"))
+    }) {
+        running.kill.store(true, Ordering::Relaxed);
+        return false;
+    }
+    for argv in batch.drain(..) {
+        let sub = |name: &[u8]| argv.len() == 2 && argv[1].eq_ignore_ascii_case(name);
+        let reply = if argv[0].eq_ignore_ascii_case(b"script") && sub(b"kill") {
+            running.kill(true)
+        } else if argv[0].eq_ignore_ascii_case(b"function") && sub(b"kill") {
+            running.kill(false)
+        } else {
+            Err(running.busy_error())
+        };
+        let reply = match reply {
+            Ok(()) => Reply::ok(),
+            Err(e) => Reply::Error(Bytes::from_static(e.as_bytes())),
+        };
+        if !client.replies_suppressed() {
+            encode(&reply, client.resp, wbuf);
+        }
+    }
+    true
+}
+
 /// Runs the batch; returns the index of a command that blocked (see `crate::blocking`):
 /// the batch then keeps that command (first) and those after it.
 async fn run_batch(
@@ -349,7 +387,13 @@ async fn run_batch(
     let mut blocked_at = None;
     let aof_target;
     {
-        let mut state = shared.state.lock();
+        let Some(mut state) = shared.lock_unless_busy() else {
+            if serve_busy(shared, client, batch, wbuf) {
+                return None;
+            }
+            // SHUTDOWN NOSAVE killed the script: run the batch once it lets go.
+            return Box::pin(run_batch(shared, client, batch, wbuf, config, qbuf)).await;
+        };
         state.begin(now, &config);
         let mut ctx = Ctx {
             shared,

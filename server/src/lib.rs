@@ -173,7 +173,10 @@ async fn cron(shared: Arc<Shared>, broker: Arc<broker::Broker>) {
         let now = util::now_ms();
         let active_expire = shared.active_expire.load(Ordering::Relaxed);
         let total = {
-            let mut guard = shared.state.lock();
+            // Redis's cron does not run while a script is busy either.
+            let Some(mut guard) = shared.lock_unless_busy() else {
+                continue;
+            };
             let state = &mut *guard;
             state.begin(now, &config);
             // Replicas do not expire keys: the master's DELs arrive in the stream.

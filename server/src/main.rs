@@ -27,17 +27,14 @@ fn main() {
         }
     };
     init_logging(&config);
-    // io-threads 1 (Redis's default): one event-loop thread, as redis-server. On two cores
-    // shared with redis-benchmark, one thread served -P 16 SET/GET ~1.1x a two-worker pool
-    // with lower p99 (BENCHMARKS.md): the workers compete with the clients for the cores.
+    // io-threads 1 (Redis's default): one worker thread, as redis-server has one event
+    // loop. The multi-thread scheduler (not current_thread) because a script past
+    // busy-reply-threshold hands the event loop to another thread (block_in_place) so
+    // other clients get -BUSY and can SCRIPT KILL it; measured against current_thread,
+    // -P 16 SET/GET/INCR were within run-to-run noise (BENCHMARKS.md).
     let io_threads = config.get_i64("io-threads").max(1) as usize;
-    let mut builder = if io_threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(io_threads);
-        b
-    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(io_threads);
     let rt = builder.enable_all().build().expect("tokio runtime");
     if let Err(e) = rt.block_on(rill_server::run(config)) {
         eprintln!("{e}");

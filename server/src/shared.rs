@@ -315,6 +315,8 @@ pub struct Shared {
     pub active_expire: AtomicBool,
     /// Clients blocked in a blocking command (blocked_clients).
     pub blocked_clients: AtomicUsize,
+    /// The script running now, if any (BUSY, SCRIPT KILL without the keyspace lock).
+    pub script: Arc<crate::scripting::Running>,
     /// Pub/sub channels and patterns.
     pub pubsub: crate::pubsub::PubSub,
     /// The topic broker, set once by `Broker::new`, so RESP topic commands (cmd/topic.rs)
@@ -394,6 +396,7 @@ impl Shared {
             repl_ack: Notify::new(),
             active_expire: AtomicBool::new(true),
             blocked_clients: AtomicUsize::new(0),
+            script: Default::default(),
             pubsub: Default::default(),
             broker: std::sync::OnceLock::new(),
         })
@@ -405,6 +408,19 @@ impl Shared {
     }
 
     /// Current config snapshot.
+    /// The keyspace lock, or `None` once a script holding it has become busy (past
+    /// busy-reply-threshold): the caller then answers -BUSY instead of waiting.
+    pub fn lock_unless_busy(&self) -> Option<parking_lot::MutexGuard<'_, State>> {
+        loop {
+            if let Some(g) = self.state.try_lock_for(std::time::Duration::from_millis(5)) {
+                return Some(g);
+            }
+            if self.script.busy.load(Ordering::Acquire) {
+                return None;
+            }
+        }
+    }
+
     pub fn config(&self) -> Arc<Config> {
         self.config.read().clone()
     }

@@ -57,6 +57,7 @@ const ENABLED: &[&str] = &[
     "pubsub",
     "resp3",
     "resp3_basics",
+    "scripting",
     "server",
     "sets",
     "streams",

@@ -23,6 +23,7 @@ mod persistence;
 mod pubsub;
 mod repl_interop;
 mod replication;
+mod scripting;
 mod security;
 mod sentinel;
 mod server;

@@ -7,8 +7,8 @@ use crate::scripting::{self, RunSpec, Scripting};
 /// The VM, created on first use.
 pub fn vm<'a>(ctx: &'a mut Ctx) -> Result<&'a mut Scripting, CmdError> {
     if ctx.state.scripting.is_none() {
-        let sc =
-            Scripting::new().map_err(|e| CmdError::err(format!("Failed to start Lua: {e}")))?;
+        let sc = Scripting::with_running(ctx.shared.script.clone())
+            .map_err(|e| CmdError::err(format!("Failed to start Lua: {e}")))?;
         ctx.state.scripting = Some(sc);
     }
     Ok(ctx.state.scripting.as_mut().expect("just created"))

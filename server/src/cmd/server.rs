@@ -910,11 +910,20 @@ fn info_section(ctx: &mut Ctx, name: &str, o: &mut String) {
             field!(o, "allocator_resident:{rss}");
             field!(o, "total_system_memory:{sysmem}");
             field!(o, "total_system_memory_human:{}", bytes_to_human(sysmem));
-            field!(o, "used_memory_lua:32768");
-            field!(o, "used_memory_vm_eval:32768");
-            field!(o, "used_memory_lua_human:32.00K");
-            field!(o, "used_memory_scripts_eval:0");
-            field!(o, "number_of_cached_scripts:0");
+            // Redis's Lua VM exists from start-up (about 32 KiB); ours from first use.
+            let (lua_mem, scripts_eval, cached) = match ctx.state.scripting.as_ref() {
+                Some(sc) => (sc.lua.used_memory(), sc.scripts_bytes, sc.scripts.len()),
+                None => (32768, 0, 0),
+            };
+            field!(o, "used_memory_lua:{lua_mem}");
+            field!(o, "used_memory_vm_eval:{lua_mem}");
+            field!(
+                o,
+                "used_memory_lua_human:{}",
+                bytes_to_human(lua_mem as u64)
+            );
+            field!(o, "used_memory_scripts_eval:{scripts_eval}");
+            field!(o, "number_of_cached_scripts:{cached}");
             field!(o, "number_of_functions:0");
             field!(o, "number_of_libraries:0");
             field!(o, "used_memory_vm_functions:32768");

@@ -75,23 +75,152 @@ pub fn parse_shebang(body: &[u8]) -> Result<(u32, bool), String> {
     Ok((flags, true))
 }
 
-/// The script being run, for SCRIPT KILL / FUNCTION KILL and the BUSY gate.
-#[derive(Default)]
+/// The script being run, for SCRIPT KILL / FUNCTION KILL and the BUSY gate. Shared
+/// (`Shared::script`) so connections can read it without the keyspace lock.
 pub struct Running {
+    base: std::time::Instant,
     /// A script is running (the keyspace lock is held by it).
     pub active: AtomicBool,
-    /// Start of the run, ms since the process started (`shared.started`).
-    pub start_ms: AtomicU64,
+    /// Start of the run, µs since `base`.
+    start_us: AtomicU64,
     /// Past busy-reply-threshold: other clients get -BUSY.
     pub busy: AtomicBool,
-    /// SCRIPT KILL / FUNCTION KILL asked to stop it.
+    /// SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE asked to stop it.
     pub kill: AtomicBool,
-    /// It wrote something (then SCRIPT KILL must refuse: -UNKILLABLE).
+    /// It wrote something (then it cannot be killed: -UNKILLABLE).
     pub wrote: AtomicBool,
     /// It is a function (FUNCTION KILL) rather than an EVAL script (SCRIPT KILL).
     pub is_function: AtomicBool,
-    /// busy-reply-threshold in ms for this run.
+    /// It runs for the master's stream or the AOF (cannot be killed).
+    pub from_master: AtomicBool,
+    /// busy-reply-threshold in ms for this run; 0 = never busy.
     pub threshold_ms: AtomicU64,
+}
+
+impl Default for Running {
+    fn default() -> Running {
+        Running {
+            base: std::time::Instant::now(),
+            active: AtomicBool::new(false),
+            start_us: AtomicU64::new(0),
+            busy: AtomicBool::new(false),
+            kill: AtomicBool::new(false),
+            wrote: AtomicBool::new(false),
+            is_function: AtomicBool::new(false),
+            from_master: AtomicBool::new(false),
+            threshold_ms: AtomicU64::new(0),
+        }
+    }
+}
+
+pub const BUSY_EVAL: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+pub const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+impl Running {
+    fn now_us(&self) -> u64 {
+        self.base.elapsed().as_micros() as u64
+    }
+
+    fn start(&self, threshold_ms: u64, is_function: bool, from_master: bool) {
+        self.threshold_ms.store(threshold_ms, Ordering::Relaxed);
+        self.start_us.store(self.now_us(), Ordering::Relaxed);
+        self.kill.store(false, Ordering::Relaxed);
+        self.wrote.store(false, Ordering::Relaxed);
+        self.busy.store(false, Ordering::Relaxed);
+        self.is_function.store(is_function, Ordering::Relaxed);
+        self.from_master.store(from_master, Ordering::Relaxed);
+        self.active.store(true, Ordering::Release);
+    }
+
+    fn finish(&self) {
+        self.active.store(false, Ordering::Release);
+        self.busy.store(false, Ordering::Release);
+    }
+
+    /// Milliseconds the current run has taken.
+    pub fn elapsed_ms(&self) -> u64 {
+        self.now_us()
+            .saturating_sub(self.start_us.load(Ordering::Relaxed))
+            / 1000
+    }
+
+    /// The BUSY error other clients get while this script runs.
+    pub fn busy_error(&self) -> &'static str {
+        if self.is_function.load(Ordering::Relaxed) {
+            BUSY_FUNCTION
+        } else {
+            BUSY_EVAL
+        }
+    }
+
+    /// SCRIPT KILL (`is_eval`) / FUNCTION KILL while a script is busy (Redis's scriptKill).
+    pub fn kill(&self, is_eval: bool) -> Result<(), &'static str> {
+        if !self.active.load(Ordering::Acquire) {
+            return Err("NOTBUSY No scripts in execution right now.");
+        }
+        if self.from_master.load(Ordering::Relaxed) {
+            return Err("UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.");
+        }
+        if self.wrote.load(Ordering::Relaxed) {
+            return Err("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
+        }
+        let is_function = self.is_function.load(Ordering::Relaxed);
+        if is_eval && is_function {
+            return Err(BUSY_FUNCTION);
+        }
+        if !is_eval && !is_function {
+            return Err(BUSY_EVAL);
+        }
+        self.kill.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The count hook (Redis's luaMaskCountHook): marks the run busy once it passes
+    /// busy-reply-threshold and lets the event loop go on without this thread, and
+    /// stops a killed script.
+    fn hook(&self) -> mlua::Result<mlua::VmState> {
+        if self.kill.load(Ordering::Relaxed) {
+            return Err(mlua::Error::runtime(
+                "Script killed by user with SCRIPT KILL...",
+            ));
+        }
+        if !self.busy.load(Ordering::Relaxed) {
+            let th = self.threshold_ms.load(Ordering::Relaxed);
+            if th > 0 && self.elapsed_ms() >= th {
+                tracing::warn!(
+                    "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the SCRIPT KILL command.",
+                    self.elapsed_ms()
+                );
+                self.busy.store(true, Ordering::Release);
+                hand_off_event_loop();
+            }
+        }
+        Ok(mlua::VmState::Continue)
+    }
+}
+
+/// Gives this worker's event loop to a new thread, so other connections are served
+/// (with -BUSY) while the script goes on here; the thread returns to the blocking pool
+/// once the script's connection task yields. Only on the multi-thread runtime.
+fn hand_off_event_loop() {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let Ok(h) = Handle::try_current() else {
+        return;
+    };
+    if h.runtime_flavor() != RuntimeFlavor::MultiThread {
+        return;
+    }
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    // Runs once another thread drives the event loop: block_in_place has then handed
+    // the worker over for good rather than taking it back on return.
+    h.spawn(async move {
+        let _ = tx.send(());
+    });
+    tokio::task::block_in_place(|| {
+        let _ = rx.recv_timeout(std::time::Duration::from_secs(1));
+    });
 }
 
 /// A cached EVAL script.
@@ -154,7 +283,7 @@ setmetatable(G, {__index = function(_, k)
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end, __metatable = false})
 G.rawset = function(t, k, v)
-  if readonly[t] then error('Attempt to modify a readonly table', 2) end
+  if readonly[t] then error('Attempt to modify a readonly table', 0) end
   return rawset(t, k, v)
 end
 G.loadstring = function(...)
@@ -184,6 +313,11 @@ return env, runner
 
 impl Scripting {
     pub fn new() -> mlua::Result<Scripting> {
+        Scripting::with_running(Arc::new(Running::default()))
+    }
+
+    /// A VM whose runs report to `running` (the server's `Shared::script`).
+    pub fn with_running(running: Arc<Running>) -> mlua::Result<Scripting> {
         let lua = Lua::new_with(
             StdLib::TABLE | StdLib::STRING | StdLib::MATH,
             LuaOptions::default(),
@@ -195,7 +329,7 @@ impl Scripting {
         internal.raw_set("api", api)?;
         internal.raw_set(
             "convert",
-            lua.create_function(|lua, e: Value| error_value(lua, e))?,
+            lua.create_function(|lua, e: Value| pcall_error(lua, e))?,
         )?;
         let handler = lua.create_function(error_handler)?;
         let (env, runner): (Table, Function) = lua
@@ -203,6 +337,11 @@ impl Scripting {
             .set_name("=redis_prelude")
             .call((internal.clone(), handler))?;
         let globals = lua.globals();
+        let r = running.clone();
+        lua.set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(100_000),
+            move |_, _| r.hook(),
+        );
         Ok(Scripting {
             lua,
             scripts: HashMap::new(),
@@ -212,7 +351,7 @@ impl Scripting {
             internal,
             runner,
             client: None,
-            running: Arc::new(Running::default()),
+            running,
         })
     }
 
@@ -325,6 +464,21 @@ fn error_value(lua: &Lua, err: Value) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.raw_set("err", lua.create_string(&text)?)?;
     Ok(t)
+}
+
+/// An error as a script's own pcall returns it: errors raised from Rust (redis.call,
+/// redis.setresp...) become their text, `ERR ...`, as in Redis; Lua values pass as is.
+fn pcall_error(lua: &Lua, err: Value) -> mlua::Result<Value> {
+    Ok(match err {
+        Value::Error(e) => {
+            let text = match script_err(&e) {
+                Some(se) => se.0.clone(),
+                None => format!("ERR {}", lua_error_text(&e)).into_bytes(),
+            };
+            Value::String(lua.create_string(&text)?)
+        }
+        other => other,
+    })
 }
 
 /// The error redis.call raises: the full reply text (with its code).
@@ -473,14 +627,26 @@ fn reply_table(lua: &Lua, args: MultiValue, field: &str) -> mlua::Result<Table> 
             return Ok(t);
         }
     };
-    if field == "err" && !s.starts_with(b"-") {
-        let mut v = b"-".to_vec();
-        v.extend_from_slice(&s);
-        t.raw_set(field, lua.create_string(&v)?)?;
+    if field == "err" {
+        t.raw_set(field, lua.create_string(error_text(&s))?)?;
     } else {
         t.raw_set(field, lua.create_string(&s)?)?;
     }
     Ok(t)
+}
+
+/// An error text as Redis's luaPushErrorBuff stores it: `CODE message`, the code taken
+/// from a leading `-CODE`, else `ERR`; trailing CR/LF trimmed.
+fn error_text(s: &[u8]) -> Vec<u8> {
+    let s = s.strip_prefix(b"-").unwrap_or(s);
+    let mut v = match s.iter().position(|&c| c == b' ') {
+        Some(_) => s.to_vec(),
+        None => [b"ERR ".as_slice(), s].concat(),
+    };
+    while matches!(v.last(), Some(b'\r' | b'\n')) {
+        v.pop();
+    }
+    v
 }
 
 /// What one run needs besides the Ctx.
@@ -555,16 +721,8 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
     client.is_master = ctx.client.is_master;
     client.aof_loader = ctx.client.aof_loader;
     let threshold = ctx.config.get_i64("busy-reply-threshold").max(0) as u64;
-    running.threshold_ms.store(threshold, Ordering::Relaxed);
-    running.start_ms.store(
-        ctx.shared.started.elapsed().as_millis() as u64,
-        Ordering::Relaxed,
-    );
-    running.kill.store(false, Ordering::Relaxed);
-    running.wrote.store(false, Ordering::Relaxed);
-    running.busy.store(false, Ordering::Relaxed);
-    running.is_function.store(spec.fcall, Ordering::Relaxed);
-    running.active.store(true, Ordering::Release);
+    let from_master = ctx.client.is_master || ctx.client.aof_loader;
+    running.start(threshold, spec.fcall, from_master);
     let run = RefCell::new(Run {
         ctx,
         client,
@@ -668,8 +826,7 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
         }
     });
     let Run { ctx, client, .. } = run.into_inner();
-    running.active.store(false, Ordering::Release);
-    running.busy.store(false, Ordering::Relaxed);
+    running.finish();
     ctx.state.prop.suppress = 0;
     let killed = running.kill.swap(false, Ordering::Relaxed);
     let reply = match result {
@@ -716,9 +873,6 @@ fn error_from_table(v: &Value, name: &str) -> Reply {
         Some(s) => s.as_bytes().to_vec(),
         None => b"ERR unknown error".to_vec(),
     };
-    if msg.first() == Some(&b'-') {
-        msg.remove(0);
-    }
     let source: Option<mlua::String> = t.raw_get("source").ok();
     let line: Option<i64> = t.raw_get("line").ok();
     if let (Some(src), Some(line)) = (source, line) {
@@ -1018,9 +1172,6 @@ fn table_to_reply(t: &Table, resp: RespVersion, depth: usize) -> Reply {
     let field = |name: &str| -> Value { t.raw_get(name).unwrap_or(Value::Nil) };
     if let Value::String(s) = field("err") {
         let mut b = s.as_bytes().to_vec();
-        if b.first() == Some(&b'-') {
-            b.remove(0);
-        }
         for c in b.iter_mut() {
             if *c == b'\r' || *c == b'\n' {
                 *c = b' ';
