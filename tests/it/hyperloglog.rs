@@ -183,3 +183,47 @@ fn pfselftest_passes() {
     let ok: String = redis::cmd("PFSELFTEST").query(&mut l).expect("PFSELFTEST");
     assert_eq!(ok, "OK");
 }
+
+#[test]
+fn pfcount_cache_reaches_replicas_but_not_from_a_replica() {
+    use crate::replication::{caught_up, info_field, replicaof_port};
+    let master = TestServer::start();
+    let replica = TestServer::start();
+    let oracle = OracleRedis::start(&[]);
+    let mut m = master.conn();
+    let mut rc = replica.conn();
+    let mut oc = oracle.conn();
+    replicaof_port(&mut rc, master.port());
+    replicaof_port(&mut oc, master.port());
+    pfadd(&mut m, "h", &elements("r", 100));
+    assert!(caught_up(&mut m, &mut rc));
+    assert!(caught_up(&mut m, &mut oc));
+    assert_eq!(
+        get(&mut rc, "h")[15] & 0x80,
+        0x80,
+        "cache stale on the replica"
+    );
+    // The master's PFCOUNT writes the cache and is propagated: both replicas (Rill and
+    // redis-server) end up with the master's bytes.
+    let n = pfcount(&mut m, &["h"]);
+    assert!(caught_up(&mut m, &mut rc));
+    assert!(caught_up(&mut m, &mut oc));
+    let want = get(&mut m, "h");
+    assert_eq!(want[15] & 0x80, 0);
+    assert_eq!(get(&mut rc, "h"), want);
+    assert_eq!(get(&mut oc, "h"), want);
+    // A client's PFCOUNT on a replica rewrites its own cache only: the replica's stream
+    // (what its own replicas get) stays its master's.
+    pfadd(&mut m, "h2", &elements("s", 10));
+    assert!(caught_up(&mut m, &mut rc));
+    assert_eq!(pfcount(&mut rc, &["h2"]), 10);
+    assert_eq!(get(&mut rc, "h2")[15] & 0x80, 0);
+    pfadd(&mut m, "h2", &elements("t", 10));
+    assert!(caught_up(&mut m, &mut rc));
+    assert_eq!(
+        info_field(&mut rc, "replication", "master_repl_offset"),
+        info_field(&mut m, "replication", "master_repl_offset")
+    );
+    assert_eq!(pfcount(&mut rc, &["h2"]), pfcount(&mut m, &["h2"]));
+    assert_eq!(pfcount(&mut rc, &["h"]), n);
+}

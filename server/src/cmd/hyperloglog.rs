@@ -48,6 +48,15 @@ fn add_all(v: &mut Vec<u8>, elements: &[Bytes], sparse_max: usize) -> (u64, bool
     (updated, false)
 }
 
+/// Counts a value rewrite that no write command asked for (PFCOUNT's cache, PFDEBUG's
+/// conversion) as dirty, so it propagates, except for a replica's own clients: a
+/// replica's backlog carries its master's stream only (Redis's shouldPropagate).
+fn dirty_rewrite(ctx: &mut Ctx) {
+    if !ctx.state.repl.is_replica() || ctx.client.is_master {
+        ctx.dirty(1);
+    }
+}
+
 /// ```text
 /// PFADD key [element [element ...]]
 /// ```
@@ -134,7 +143,7 @@ fn pfcount(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     edit(s, |v| hll::set_cached_card(v, card));
     // The cache lives in the value: a change like any other (and so propagated).
     db.signal_modified(key);
-    ctx.dirty(1);
+    dirty_rewrite(ctx);
     Ok(Reply::Int(card as i64))
 }
 
@@ -211,7 +220,7 @@ fn pfdebug(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         };
         if converted {
             // The encoding change reaches AOF and replicas.
-            ctx.dirty(1);
+            dirty_rewrite(ctx);
         }
         return Ok(reply);
     }
