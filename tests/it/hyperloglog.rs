@@ -227,3 +227,45 @@ fn pfcount_cache_reaches_replicas_but_not_from_a_replica() {
     assert_eq!(pfcount(&mut rc, &["h2"]), pfcount(&mut m, &["h2"]));
     assert_eq!(pfcount(&mut rc, &["h"]), n);
 }
+
+#[test]
+fn pfadd_and_pfmerge_notify_pfadd() {
+    let rill = TestServer::start_with(&["--notify-keyspace-events", "E$"]);
+    let mut l = rill.conn();
+    let mut sc = rill.conn();
+    let mut sub = sc.as_pubsub();
+    sub.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    sub.psubscribe("__keyevent@0__:*").expect("PSUBSCRIBE");
+    pfadd(&mut l, "a", &elements("n", 3));
+    // No change, no event; PFCOUNT rewriting the cache announces nothing either.
+    pfadd(&mut l, "a", &elements("n", 3));
+    pfcount(&mut l, &["a"]);
+    let _: () = redis::cmd("PFMERGE")
+        .arg("b")
+        .arg("a")
+        .query(&mut l)
+        .expect("PFMERGE");
+    let _: () = redis::cmd("SET")
+        .arg("end")
+        .arg("x")
+        .query(&mut l)
+        .expect("SET");
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let m = sub.get_message().expect("event");
+        got.push((
+            m.get_channel_name().to_string(),
+            m.get_payload::<String>().expect("key"),
+        ));
+    }
+    let want = [
+        ("__keyevent@0__:pfadd", "a"),
+        ("__keyevent@0__:pfadd", "b"),
+        ("__keyevent@0__:set", "end"),
+    ];
+    assert_eq!(
+        got,
+        want.map(|(c, k)| (c.to_string(), k.to_string())).to_vec()
+    );
+}
