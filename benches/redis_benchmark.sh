@@ -14,7 +14,8 @@
 #   PIPELINES pipeline depths (-P)                                default "1 16"
 #   KEYSPACE  random key space (-r)                               default 1000000
 #   TESTS     commands to run                    default "SET GET INCR LPUSH RPOP SADD HSET ZADD MSET"
-#             (also: XADD, as "XADD mystream MAXLEN ~ 1000000 * field __rand_int__")
+#             (also: XADD, as "XADD mystream MAXLEN ~ 1000000 * field __rand_int__";
+#             PFADD, as "PFADD hll __rand_int__"; PFCOUNT, as "PFCOUNT hll")
 #   RILL_BIN  prebuilt rill-server (skips cargo build --release)
 #   OUT       file to write the Markdown table to
 #
@@ -96,6 +97,8 @@ bench_args() {
   case $1 in
     ZADD) echo "ZADD myzset __rand_int__ element:__rand_int__" ;;
     XADD) echo "XADD mystream MAXLEN ~ 1000000 * field __rand_int__" ;;
+    PFADD) echo "PFADD hll __rand_int__" ;;
+    PFCOUNT) echo "PFCOUNT hll" ;;
     *) echo "-t ${1,,}" ;;
   esac
 }
@@ -111,6 +114,8 @@ probe() { # port test
     ZADD) redis-cli -p "$1" ZADD __probe_z 1 a ;;
     XADD) redis-cli -p "$1" XADD __probe_x '*' f v ;;
     MSET) redis-cli -p "$1" MSET __probe_a 1 __probe_b 2 ;;
+    PFADD) redis-cli -p "$1" PFADD __probe_hll a ;;
+    PFCOUNT) redis-cli -p "$1" PFCOUNT __probe_hll ;;
     *) echo "ERR no probe for $2" ;;
   esac
 }

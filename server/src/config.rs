@@ -34,6 +34,8 @@ pub struct Config {
     pub timeout: u64,
     pub tcp_keepalive: u64,
     pub proto_max_bulk_len: u64,
+    /// hll-sparse-max-bytes: a sparse HyperLogLog longer than this turns dense.
+    pub hll_sparse_max_bytes: usize,
     pub client_query_buffer_limit: u64,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
@@ -344,6 +346,7 @@ impl Default for Config {
             timeout: 0,
             tcp_keepalive: 300,
             proto_max_bulk_len: 512 << 20,
+            hll_sparse_max_bytes: 3000,
             client_query_buffer_limit: 1 << 30,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
@@ -671,6 +674,7 @@ impl Config {
         self.timeout = self.int("timeout") as u64;
         self.tcp_keepalive = self.int("tcp-keepalive") as u64;
         self.proto_max_bulk_len = self.get("proto-max-bulk-len").parse().unwrap_or(0);
+        self.hll_sparse_max_bytes = self.get("hll-sparse-max-bytes").parse().unwrap_or(0);
         self.client_query_buffer_limit = self.get("client-query-buffer-limit").parse().unwrap_or(0);
         self.maxmemory = self.get("maxmemory").parse().unwrap_or(0);
         self.maxmemory_policy = self.get("maxmemory-policy").to_string();

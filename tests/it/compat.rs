@@ -50,6 +50,7 @@ const ENABLED: &[&str] = &[
     "dump",
     "errors",
     "hashes",
+    "hyperloglog",
     "keys",
     "lists",
     "multi",

@@ -13,6 +13,7 @@ mod connection;
 mod dump;
 mod embed;
 mod hash;
+mod hyperloglog;
 mod kafka;
 mod kafka_groups;
 mod keys;

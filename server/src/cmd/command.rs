@@ -914,6 +914,12 @@ fn docs_reply(full_name: &str, spec: &CommandSpec) -> Reply {
     if !spec.complexity.is_empty() {
         pairs.push(("complexity", bulk_str(spec.complexity)));
     }
+    if let Some(flags) = data_lookup(data::DOC_FLAGS, full_name) {
+        pairs.push((
+            "doc_flags",
+            Reply::Set(flags.iter().map(|f| status(f)).collect()),
+        ));
+    }
     let args = parse_syntax(spec.syntax);
     if !args.is_empty() {
         let nspecs = key_specs(full_name, spec).len() as i64;

@@ -269,6 +269,16 @@ pub static TIPS: &[(&str, &[&str])] = &[
     ("zscan", &["nondeterministic_output"]),
 ];
 
+/// COMMAND DOCS `doc_flags` of the system commands (name order). The `deprecated` ones
+/// come with `deprecated_since`/`replaced_by` and are not listed yet.
+pub static DOC_FLAGS: &[(&str, &[&str])] = &[
+    ("debug", &["syscmd"]),
+    ("pfdebug", &["syscmd"]),
+    ("pfselftest", &["syscmd"]),
+    ("replconf", &["syscmd"]),
+    ("restore-asking", &["syscmd"]),
+];
+
 /// Key specs, by full name.
 pub static KEY_SPECS: &[(&str, &[&str])] = &[
     ("append", &["RW,insert|i1|r0,1,0"]),

@@ -10,6 +10,7 @@ pub mod config;
 pub mod connection;
 pub mod dump;
 pub mod hash;
+pub mod hyperloglog;
 pub mod keys;
 pub mod list;
 pub mod memory;
@@ -222,6 +223,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         keys::COMMANDS,
         dump::COMMANDS,
         string::COMMANDS,
+        hyperloglog::COMMANDS,
         list::COMMANDS,
         set::COMMANDS,
         hash::COMMANDS,

@@ -6,11 +6,13 @@
 //!   RANDOMKEY) is O(1) and SCAN can walk indexes (see [`Db::scan`]).
 //! - [`Store`]: every database plus the counters that live under the keyspace lock.
 //! - `list`, `set`, `hash`, `zset`, `stream`: the collection types.
+//! - `hll`: HyperLogLog in Redis's dense/sparse string representation.
 //! - `glob`: Redis's `stringmatchlen`.
 //! - `ld80`: x87 `long double` arithmetic for INCRBYFLOAT and HINCRBYFLOAT.
 
 pub mod glob;
 pub mod hash;
+pub mod hll;
 pub mod ld80;
 pub mod list;
 pub mod sbytes;
