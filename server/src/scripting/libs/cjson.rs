@@ -1,0 +1,6 @@
+//! stub
+
+/// Builds the table.
+pub fn module(lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
+    lua.create_table()
+}
