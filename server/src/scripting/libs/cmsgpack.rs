@@ -6,9 +6,7 @@
 
 use mlua::{Lua, MultiValue, Table, Value};
 
-use super::{
-    arg, as_number, c_i32, c_i64, check_bytes, check_integer, opt_integer, set, Fail, Ret,
-};
+use super::{as_number, c_i32, c_i64, check_bytes, check_integer, opt_integer, set, Fail, Ret};
 
 const MAX_NESTING: usize = 16;
 /// Lua 5.1's LUAI_MAXCSTACK: the C code's lua_checkstack fails past it.

@@ -53,7 +53,17 @@ pub(crate) fn func<F>(lua: &Lua, f: F) -> mlua::Result<Function>
 where
     F: Fn(&Lua, MultiValue) -> Ret + Send + 'static,
 {
-    let inner = lua.create_function(move |lua, args: MultiValue| {
+    let inner = lua.create_function(move |lua, mut args: MultiValue| {
+        // First comes the trampoline's table of numbers mlua would read wrong.
+        if let Some(Value::Table(exact)) = args.pop_front() {
+            for (i, v) in args.iter_mut().enumerate() {
+                if matches!(v, Value::Integer(0)) {
+                    if let Some(n) = exact.raw_get::<Option<f64>>(i + 1)? {
+                        *v = Value::Number(n);
+                    }
+                }
+            }
+        }
         Ok(match f(lua, args) {
             Ok(mut values) => {
                 values.push_front(Value::Boolean(true));
@@ -90,10 +100,27 @@ where
 #[allow(unsafe_code)] // raises errors with lua_error, as mlua's own pcall does
 unsafe extern "C-unwind" fn trampoline(state: *mut ffi::lua_State) -> c_int {
     let nargs = ffi::lua_gettop(state);
-    ffi::luaL_checkstack(state, 2, std::ptr::null());
+    ffi::luaL_checkstack(state, 4, std::ptr::null());
+    // mlua reads a Lua 5.1 number within 2^-52 of an integer as that integer:
+    // -0 and tiny numbers would become 0. Pass those exactly, in a table.
+    ffi::lua_pushnil(state);
+    for i in 1..=nargs {
+        if ffi::lua_type(state, i) == ffi::LUA_TNUMBER {
+            let n = ffi::lua_tonumber(state, i);
+            if n.abs() < f64::EPSILON && (n != 0.0 || n.is_sign_negative()) {
+                if ffi::lua_isnil(state, -1) != 0 {
+                    ffi::lua_pop(state, 1);
+                    ffi::lua_createtable(state, 0, 1);
+                }
+                ffi::lua_pushnumber(state, n);
+                ffi::lua_rawseti(state, -2, i as _);
+            }
+        }
+    }
+    ffi::lua_insert(state, 1);
     ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
     ffi::lua_insert(state, 1);
-    ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
+    ffi::lua_call(state, nargs + 1, ffi::LUA_MULTRET);
     let top = ffi::lua_gettop(state);
     if ffi::lua_toboolean(state, 1) != 0 {
         ffi::lua_remove(state, 1);
