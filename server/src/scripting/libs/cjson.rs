@@ -9,9 +9,9 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use mlua::{LightUserData, Lua, MultiValue, Table, Value};
+use mlua::{Function, LightUserData, Lua, MultiValue, Table, Value};
 
-use super::{arg, as_number, check_bytes, check_integer, set, type_name, Fail, Ret};
+use super::{arg, as_number, check_bytes, check_integer, exact, set, type_name, Fail, Ret};
 
 /// Lua 5.1's LUAI_MAXCSTACK: the C code's lua_checkstack fails past it.
 const MAXCSTACK: usize = 8000;
@@ -63,9 +63,11 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
     let cfg: Shared = Arc::new(Mutex::new(Config::default()));
 
     let c = cfg.clone();
+    // The base library's `next`, taken now: scripts cannot swap it later.
+    let next_fn: Function = lua.globals().raw_get("next")?;
     set(lua, &t, "encode", move |lua, a| {
         let cfg = lock(&c).clone();
-        encode(lua, &cfg, &a)
+        encode(lua, &cfg, &next_fn, &a)
     })?;
     let c = cfg.clone();
     set(lua, &t, "decode", move |lua, a| {
@@ -199,12 +201,18 @@ fn enum_option(
 
 // ----------------------------------------------------------------- encoding
 
-fn encode(lua: &Lua, cfg: &Config, args: &MultiValue) -> Ret {
+fn encode(lua: &Lua, cfg: &Config, next_fn: &Function, args: &MultiValue) -> Ret {
     if args.len() != 1 {
         return Err(Fail::Arg(1, "expected 1 argument".into()));
     }
     let mut out = Vec::new();
-    encode_value(cfg, args.get(0).unwrap_or(&Value::Nil), &mut out)?;
+    encode_value(
+        lua,
+        cfg,
+        next_fn,
+        args.front().unwrap_or(&Value::Nil),
+        &mut out,
+    )?;
     Ok(MultiValue::from_vec(vec![Value::String(
         lua.create_string(out)?,
     )]))
@@ -259,14 +267,6 @@ fn append_number(cfg: &Config, out: &mut Vec<u8>, v: &Value, n: f64) -> Result<(
     Ok(())
 }
 
-/// A value read back exactly: mlua reads numbers below 2^-52 as the integer 0.
-fn exact(t: &Table, key: &Value, v: Value) -> mlua::Result<Value> {
-    if matches!(v, Value::Integer(0)) {
-        return Ok(Value::Number(t.raw_get::<f64>(key.clone())?));
-    }
-    Ok(v)
-}
-
 /// lua_array_length: `Some(max index)` for an array, `None` for an object.
 fn array_length(cfg: &Config, t: &Table, v: &Value) -> Result<Option<i32>, Fail> {
     let (mut max, mut items) = (0i32, 0i32);
@@ -295,16 +295,25 @@ fn array_length(cfg: &Config, t: &Table, v: &Value) -> Result<Option<i32>, Fail>
 }
 
 /// A table being encoded: an array (last index written, length) or an object
-/// (its members still to write).
+/// (whether a member was written). The table, and an object's last key, wait
+/// in the spill table: in Rust each would hold one of mlua's few thousand
+/// reference slots, and the depth is the user's to raise.
 enum Pending {
-    Arr(Table, i32, i32),
-    Obj(Table, std::vec::IntoIter<(Value, Value)>, bool),
+    Arr(i32, i32),
+    Obj(bool),
 }
 
-/// Appends the JSON of `root`. Iterative, with the open tables on a heap stack,
-/// since encode_max_depth is the user's to raise. `top` tracks the Lua stack
-/// height the C code would have, for its lua_checkstack limit.
-fn encode_value(cfg: &Config, root: &Value, out: &mut Vec<u8>) -> Result<(), Fail> {
+/// Appends the JSON of `root`. Iterative, objects walked with Lua's `next`
+/// from their last key. `top` tracks the Lua stack height the C code would
+/// have, for its lua_checkstack limit.
+fn encode_value(
+    lua: &Lua,
+    cfg: &Config,
+    next_fn: &Function,
+    root: &Value,
+    out: &mut Vec<u8>,
+) -> Result<(), Fail> {
+    let spill = lua.create_table()?;
     let mut open: Vec<Pending> = Vec::new();
     let mut top: usize = 1;
     let mut next = Some(root.clone());
@@ -323,19 +332,16 @@ fn encode_value(cfg: &Config, root: &Value, out: &mut Vec<u8>) -> Result<(), Fai
                             "Cannot serialise, excessive nesting ({depth})"
                         )));
                     }
+                    spill.raw_set(2 * open.len() + 1, t)?;
                     match array_length(cfg, t, &v)? {
                         Some(len) if len > 0 => {
                             out.push(b'[');
-                            open.push(Pending::Arr(t.clone(), 0, len));
+                            open.push(Pending::Arr(0, len));
                             top += 1;
                         }
                         _ => {
-                            let mut pairs = Vec::new();
-                            for pair in t.pairs::<Value, Value>() {
-                                pairs.push(pair?);
-                            }
                             out.push(b'{');
-                            open.push(Pending::Obj(t.clone(), pairs.into_iter(), false));
+                            open.push(Pending::Obj(false));
                             top += 2;
                         }
                     }
@@ -347,24 +353,29 @@ fn encode_value(cfg: &Config, root: &Value, out: &mut Vec<u8>) -> Result<(), Fai
                 _ => return Err(exception(&v, "type not supported")),
             }
         }
-        match open.last_mut() {
-            None => return Ok(()),
-            Some(Pending::Arr(t, i, len)) => {
+        let depth = open.len();
+        let Some(pending) = open.last_mut() else {
+            return Ok(());
+        };
+        let t: Table = spill.raw_get(2 * depth - 1)?;
+        match pending {
+            Pending::Arr(i, len) => {
                 if *i < *len {
                     *i += 1;
                     if *i > 1 {
                         out.push(b',');
                     }
                     let key = Value::Integer((*i).into());
-                    next = Some(exact(t, &key, t.raw_get::<Value>(*i)?)?);
-                } else {
-                    out.push(b']');
-                    open.pop();
-                    top -= 1;
+                    next = Some(exact(&t, &key, t.raw_get::<Value>(*i)?)?);
+                    continue;
                 }
+                out.push(b']');
+                top -= 1;
             }
-            Some(Pending::Obj(t, pairs, comma)) => match pairs.next() {
-                Some((k, item)) => {
+            Pending::Obj(comma) => {
+                let prev: Value = spill.raw_get(2 * depth)?;
+                let (k, item): (Value, Value) = next_fn.call((&t, prev))?;
+                if !matches!(k, Value::Nil) {
                     if *comma {
                         out.push(b',');
                     }
@@ -381,15 +392,17 @@ fn encode_value(cfg: &Config, root: &Value, out: &mut Vec<u8>) -> Result<(), Fai
                         }
                         _ => return Err(exception(&k, "table key must be a number or string")),
                     }
-                    next = Some(exact(t, &k, item)?);
+                    next = Some(exact(&t, &k, item)?);
+                    spill.raw_set(2 * depth, k)?;
+                    continue;
                 }
-                None => {
-                    out.push(b'}');
-                    open.pop();
-                    top -= 2;
-                }
-            },
+                out.push(b'}');
+                top -= 2;
+            }
         }
+        spill.raw_set(2 * depth - 1, Value::Nil)?;
+        spill.raw_set(2 * depth, Value::Nil)?;
+        open.pop();
     }
 }
 
@@ -638,11 +651,15 @@ impl Parser<'_> {
         Ok((key, self.next_token()))
     }
 
-    /// One JSON value from `token` on. Iterative, with the open arrays and
-    /// objects on a heap stack: nesting depth is the user's to choose.
-    /// `top` tracks the Lua stack height the C code would have.
+    /// One JSON value from `token` on. Iterative, since the nesting depth is
+    /// the user's to raise: the open arrays and objects (with an object's
+    /// current key) wait in the `spill` table, not in Rust, where each would
+    /// hold one of mlua's few thousand reference slots. `top` tracks the Lua
+    /// stack height the C code would have.
     fn parse(&mut self, mut token: Token) -> Result<Value, Fail> {
-        let mut open: Vec<Open> = Vec::new();
+        let spill = self.lua.create_table()?;
+        // Per open container: Some(next index) for an array, None for an object.
+        let mut open: Vec<Option<i64>> = Vec::new();
         let mut top: usize = 1;
         loop {
             // A value starts at `token`: a scalar, or a container to descend into.
@@ -660,7 +677,9 @@ impl Parser<'_> {
                         Value::Table(t)
                     } else {
                         let (key, next) = self.member(token)?;
-                        open.push(Open::Obj(t, key));
+                        spill.raw_set(2 * open.len() + 1, t)?;
+                        spill.raw_set(2 * open.len() + 2, key)?;
+                        open.push(None);
                         top += 2;
                         token = next;
                         continue;
@@ -674,7 +693,8 @@ impl Parser<'_> {
                         self.depth -= 1;
                         Value::Table(t)
                     } else {
-                        open.push(Open::Arr(t, 1));
+                        spill.raw_set(2 * open.len() + 1, t)?;
+                        open.push(Some(1));
                         top += 1;
                         continue;
                     }
@@ -683,58 +703,45 @@ impl Parser<'_> {
             };
             // Store it in its container; close the containers that end here.
             loop {
-                match open.last_mut() {
-                    None => return Ok(value),
-                    Some(Open::Arr(t, i)) => {
+                let depth = open.len();
+                let Some(slot) = open.last_mut() else {
+                    return Ok(value);
+                };
+                let t: Table = spill.raw_get(2 * depth - 1)?;
+                let (end, expected) = match slot {
+                    Some(i) => {
                         t.raw_set(*i, value)?;
                         *i += 1;
-                        token = self.next_token();
-                        if matches!(token.tok, Tok::ArrEnd) {
-                            self.depth -= 1;
-                            top -= 1;
-                            value = open.pop().map(Open::table).unwrap_or(Value::Nil);
-                            continue;
-                        }
-                        if !matches!(token.tok, Tok::Comma) {
-                            return Err(self.throw("comma or array end", &token));
-                        }
-                        token = self.next_token();
-                        break;
+                        (Tok::ArrEnd, "comma or array end")
                     }
-                    Some(Open::Obj(t, key)) => {
-                        t.raw_set(key.clone(), value)?;
-                        token = self.next_token();
-                        if matches!(token.tok, Tok::ObjEnd) {
-                            self.depth -= 1;
-                            top -= 2;
-                            value = open.pop().map(Open::table).unwrap_or(Value::Nil);
-                            continue;
-                        }
-                        if !matches!(token.tok, Tok::Comma) {
-                            return Err(self.throw("comma or object end", &token));
-                        }
-                        let next = self.next_token();
-                        let (k, next) = self.member(next)?;
-                        *key = k;
-                        token = next;
-                        break;
+                    None => {
+                        let key: Value = spill.raw_get(2 * depth)?;
+                        t.raw_set(key, value)?;
+                        (Tok::ObjEnd, "comma or object end")
                     }
+                };
+                let is_array = slot.is_some();
+                token = self.next_token();
+                if std::mem::discriminant(&token.tok) == std::mem::discriminant(&end) {
+                    self.depth -= 1;
+                    top -= if is_array { 1 } else { 2 };
+                    spill.raw_set(2 * depth - 1, Value::Nil)?;
+                    spill.raw_set(2 * depth, Value::Nil)?;
+                    open.pop();
+                    value = Value::Table(t);
+                    continue;
                 }
+                if !matches!(token.tok, Tok::Comma) {
+                    return Err(self.throw(expected, &token));
+                }
+                token = self.next_token();
+                if !is_array {
+                    let (key, next) = self.member(token)?;
+                    spill.raw_set(2 * depth, key)?;
+                    token = next;
+                }
+                break;
             }
-        }
-    }
-}
-
-/// An array (next index) or object (current key) being decoded.
-enum Open {
-    Arr(Table, i64),
-    Obj(Table, mlua::String),
-}
-
-impl Open {
-    fn table(self) -> Value {
-        match self {
-            Open::Arr(t, _) | Open::Obj(t, _) => Value::Table(t),
         }
     }
 }
@@ -1100,6 +1107,31 @@ mod tests {
             (
                 "cjson.encode_max_depth(2) return select(2, pcall(cjson.encode, {{{1}}}))",
                 "Cannot serialise, excessive nesting (3)",
+            ),
+            // Wide tables hold no mlua reference per member.
+            (
+                "local t = {} for i = 1, 20000 do t['k' .. i] = {i} end \
+                 return #cjson.encode(t) .. ' ' .. #cjson.encode(cjson.decode(cjson.encode(t)))",
+                "317789 317789",
+            ),
+            // Past the depth settings, the C code's Lua stack limit.
+            (
+                "cjson.decode_max_depth(100000) return select(2, pcall(cjson.decode, string.rep('[', 9000)))",
+                "Found too many nested data structures (7999) at character 7999",
+            ),
+            (
+                "return select(2, pcall(cjson.decode, string.rep('{\"a\":', 9000)))",
+                "Found too many nested data structures (4000) at character 19996",
+            ),
+            (
+                "cjson.encode_max_depth(100000) local t = {} local c = t \
+                 for i = 1, 9000 do c[1] = {} c = c[1] end return select(2, pcall(cjson.encode, t))",
+                "Cannot serialise, excessive nesting (7998)",
+            ),
+            (
+                "local t = {} local c = t for i = 1, 9000 do c.a = {} c = c.a end \
+                 return select(2, pcall(cjson.encode, t))",
+                "Cannot serialise, excessive nesting (4000)",
             ),
         ];
         for (code, want) in cases {

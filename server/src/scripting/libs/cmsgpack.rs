@@ -6,7 +6,9 @@
 
 use mlua::{Lua, MultiValue, Table, Value};
 
-use super::{as_number, c_i32, c_i64, check_bytes, check_integer, opt_integer, set, Fail, Ret};
+use super::{
+    as_number, c_i32, c_i64, check_bytes, check_integer, exact, opt_integer, packed, set, Fail, Ret,
+};
 
 const MAX_NESTING: usize = 16;
 /// Lua 5.1's LUAI_MAXCSTACK: the C code's lua_checkstack fails past it.
@@ -147,17 +149,25 @@ fn encode_value(buf: &mut Vec<u8>, v: &Value, level: usize) -> mlua::Result<()> 
                 let len = t.raw_len();
                 encode_header(buf, len, 0x90, 0xdc, 0xdd);
                 for j in 1..=len {
-                    encode_value(buf, &t.raw_get::<Value>(j)?, level + 1)?;
+                    encode_value(
+                        buf,
+                        &exact(t, &Value::Integer(j as i64), t.raw_get::<Value>(j)?)?,
+                        level + 1,
+                    )?;
                 }
             } else {
-                let mut pairs = Vec::new();
+                // Two lazy passes, count then encode: a collected Vec would hold
+                // an mlua reference per member.
+                let mut len = 0;
                 for pair in t.pairs::<Value, Value>() {
-                    pairs.push(pair?);
+                    pair?;
+                    len += 1;
                 }
-                encode_header(buf, pairs.len(), 0x80, 0xde, 0xdf);
-                for (k, v) in &pairs {
-                    encode_value(buf, k, level + 1)?;
-                    encode_value(buf, v, level + 1)?;
+                encode_header(buf, len, 0x80, 0xde, 0xdf);
+                for pair in t.pairs::<Value, Value>() {
+                    let (k, v) = pair?;
+                    encode_value(buf, &k, level + 1)?;
+                    encode_value(buf, &exact(t, &k, v)?, level + 1)?;
                 }
             }
         }
@@ -227,9 +237,16 @@ fn stack_overflow(msg: &str) -> DecodeErr {
     DecodeErr::Lua(Fail::Error(format!("stack overflow ({msg})")))
 }
 
-/// One value; `top` is the Lua stack height the C code would have, for its
-/// lua_checkstack limits.
-fn decode_value(lua: &Lua, c: &mut Cursor, top: usize) -> Result<Value, DecodeErr> {
+/// What the next bytes hold: a value, or the header of an array or map.
+enum Item {
+    Value(Value),
+    Array(usize),
+    Map(usize),
+}
+
+/// The next value or container header; `top` is the Lua stack height the C
+/// code would have, for its lua_checkstack limits.
+fn item(lua: &Lua, c: &mut Cursor, top: usize) -> Result<Item, DecodeErr> {
     c.need(1)?;
     if top + 1 > MAXCSTACK {
         return Err(stack_overflow(
@@ -237,7 +254,7 @@ fn decode_value(lua: &Lua, c: &mut Cursor, top: usize) -> Result<Value, DecodeEr
         ));
     }
     let b = c.data[c.at];
-    let num = |n: f64| Ok(Value::Number(n));
+    let num = |n: f64| Ok(Item::Value(Value::Number(n)));
     match b {
         0xcc => {
             c.need(2)?;
@@ -289,11 +306,11 @@ fn decode_value(lua: &Lua, c: &mut Cursor, top: usize) -> Result<Value, DecodeEr
         }
         0xc0 => {
             c.at += 1;
-            Ok(Value::Nil)
+            Ok(Item::Value(Value::Nil))
         }
         0xc3 | 0xc2 => {
             c.at += 1;
-            Ok(Value::Boolean(b == 0xc3))
+            Ok(Item::Value(Value::Boolean(b == 0xc3)))
         }
         0xca => {
             c.need(5)?;
@@ -310,29 +327,37 @@ fn decode_value(lua: &Lua, c: &mut Cursor, top: usize) -> Result<Value, DecodeEr
         0xd9 => {
             c.need(2)?;
             let l = c.be(1, 1) as usize;
-            c.string(lua, 2, l)
+            c.string(lua, 2, l).map(Item::Value)
         }
         0xda => {
             c.need(3)?;
             let l = c.be(1, 2) as usize;
-            c.string(lua, 3, l)
+            c.string(lua, 3, l).map(Item::Value)
         }
         0xdb => {
             c.need(5)?;
             let l = c.be(1, 4) as usize;
-            c.string(lua, 5, l)
+            c.string(lua, 5, l).map(Item::Value)
         }
         0xdc | 0xde => {
             c.need(3)?;
             let l = c.be(1, 2) as usize;
             c.at += 3;
-            decode_container(lua, c, l, b == 0xdc, top)
+            Ok(if b == 0xdc {
+                Item::Array(l)
+            } else {
+                Item::Map(l)
+            })
         }
         0xdd | 0xdf => {
             c.need(5)?;
             let l = c.be(1, 4) as usize;
             c.at += 5;
-            decode_container(lua, c, l, b == 0xdd, top)
+            Ok(if b == 0xdd {
+                Item::Array(l)
+            } else {
+                Item::Map(l)
+            })
         }
         _ if b & 0x80 == 0 => {
             c.at += 1;
@@ -342,48 +367,108 @@ fn decode_value(lua: &Lua, c: &mut Cursor, top: usize) -> Result<Value, DecodeEr
             c.at += 1;
             num(b as i8 as f64)
         }
-        _ if b & 0xe0 == 0xa0 => c.string(lua, 1, (b & 0x1f) as usize),
+        _ if b & 0xe0 == 0xa0 => c.string(lua, 1, (b & 0x1f) as usize).map(Item::Value),
         _ if b & 0xf0 == 0x90 || b & 0xf0 == 0x80 => {
             c.at += 1;
-            decode_container(lua, c, (b & 0xf) as usize, b & 0xf0 == 0x90, top)
+            let l = (b & 0xf) as usize;
+            Ok(if b & 0xf0 == 0x90 {
+                Item::Array(l)
+            } else {
+                Item::Map(l)
+            })
         }
         _ => Err(DecodeErr::BadFmt),
     }
 }
 
-fn decode_container(
-    lua: &Lua,
-    c: &mut Cursor,
-    len: usize,
+/// An array or map being decoded; its table (and a map's pending key) wait in
+/// the spill table, so a deep stack of them holds no mlua references.
+struct Open {
     array: bool,
+    left: usize,
+    index: i64,
+    has_key: bool,
+    /// The Lua stack height below the table in the C code.
     top: usize,
-) -> Result<Value, DecodeErr> {
+}
+
+/// One value. Iterative: the input's nesting is bounded only by the C code's
+/// Lua stack limit, too deep for recursion on a thread's stack.
+fn decode_value(lua: &Lua, c: &mut Cursor, base: usize, spill: &Table) -> Result<Value, DecodeErr> {
     let lua_err = |e: mlua::Error| DecodeErr::Lua(e.into());
-    let t = lua.create_table().map_err(lua_err)?;
-    // The new table sits at top + 1.
-    if array {
-        if top + 2 > MAXCSTACK {
-            return Err(stack_overflow("in function mp_decode_to_lua_array"));
-        }
-        for index in 1..=len {
-            let v = decode_value(lua, c, top + 2)?;
-            t.raw_set(index, v).map_err(lua_err)?;
-        }
-    } else {
-        for _ in 0..len {
-            let k = decode_value(lua, c, top + 1)?;
-            let v = decode_value(lua, c, top + 2)?;
-            match &k {
-                Value::Nil => return Err(DecodeErr::Lua(Fail::Raw("table index is nil".into()))),
-                Value::Number(n) if n.is_nan() => {
-                    return Err(DecodeErr::Lua(Fail::Raw("table index is NaN".into())))
+    let mut open: Vec<Open> = Vec::new();
+    let mut top = base;
+    loop {
+        let mut value = match item(lua, c, top)? {
+            Item::Value(v) => v,
+            it => {
+                let (array, len) = match it {
+                    Item::Array(l) => (true, l),
+                    Item::Map(l) => (false, l),
+                    Item::Value(_) => (false, 0),
+                };
+                let t = lua.create_table().map_err(lua_err)?;
+                if array && top + 2 > MAXCSTACK {
+                    return Err(stack_overflow("in function mp_decode_to_lua_array"));
                 }
-                _ => {}
+                if len > 0 {
+                    spill.raw_set(2 * open.len() + 1, t).map_err(lua_err)?;
+                    open.push(Open {
+                        array,
+                        left: len,
+                        index: 1,
+                        has_key: false,
+                        top,
+                    });
+                    // Array items sit above the table and their index; a key above the table.
+                    top += if array { 2 } else { 1 };
+                    continue;
+                }
+                Value::Table(t)
             }
-            t.raw_set(k, v).map_err(lua_err)?;
+        };
+        loop {
+            let depth = open.len();
+            let Some(f) = open.last_mut() else {
+                return Ok(value);
+            };
+            let slot = 2 * depth - 1;
+            if !f.array && !f.has_key {
+                spill.raw_set(slot + 1, value).map_err(lua_err)?;
+                f.has_key = true;
+                top = f.top + 2;
+                break;
+            }
+            let t: Table = spill.raw_get(slot).map_err(lua_err)?;
+            if f.array {
+                t.raw_set(f.index, value).map_err(lua_err)?;
+                f.index += 1;
+            } else {
+                let k: Value = spill.raw_get(slot + 1).map_err(lua_err)?;
+                f.has_key = false;
+                match &k {
+                    Value::Nil => {
+                        return Err(DecodeErr::Lua(Fail::Raw("table index is nil".into())))
+                    }
+                    Value::Number(n) if n.is_nan() => {
+                        return Err(DecodeErr::Lua(Fail::Raw("table index is NaN".into())))
+                    }
+                    _ => {}
+                }
+                t.raw_set(k, value).map_err(lua_err)?;
+            }
+            f.left -= 1;
+            if f.left == 0 {
+                spill.raw_set(slot, Value::Nil).map_err(lua_err)?;
+                spill.raw_set(slot + 1, Value::Nil).map_err(lua_err)?;
+                open.pop();
+                value = Value::Table(t);
+                continue;
+            }
+            top = f.top + if f.array { 2 } else { 1 };
+            break;
         }
     }
-    Ok(Value::Table(t))
 }
 
 /// mp_unpack_full: `limit` values (0 with offset 0: all) from byte `offset`;
@@ -408,20 +493,26 @@ fn unpack_full(lua: &Lua, args: &MultiValue, limit: i32, offset: i32, base: usiz
         data: &s,
         at: offset as usize,
     };
-    let mut out = Vec::new();
-    while c.left() > 0 && (out.len() as i32) < limit {
-        match decode_value(lua, &mut c, base + out.len()) {
-            Ok(v) => out.push(v),
+    // Results go straight into a Lua table (see `packed`), the next offset first.
+    let out = lua.create_table()?;
+    let spill = lua.create_table()?;
+    let first = if decode_all { 1 } else { 2 };
+    let mut cnt = 0usize;
+    while c.left() > 0 && (cnt as i32) < limit {
+        match decode_value(lua, &mut c, base + cnt, &spill) {
+            Ok(v) => out.raw_set(first + cnt, v)?,
             Err(DecodeErr::Eof) => return Err(Fail::Error("Missing bytes in input.".into())),
             Err(DecodeErr::BadFmt) => return Err(Fail::Error("Bad data format in input.".into())),
             Err(DecodeErr::Lua(f)) => return Err(f),
         }
+        cnt += 1;
     }
     if !decode_all {
         let next = if c.left() == 0 { -1 } else { c.at as i64 };
-        out.insert(0, Value::Integer(next));
+        out.raw_set(1, next)?;
+        cnt += 1;
     }
-    Ok(MultiValue::from_vec(out))
+    Ok(packed(out, cnt))
 }
 
 #[cfg(test)]
@@ -511,6 +602,34 @@ mod tests {
             (
                 "return select(2, pcall(cmsgpack.unpack_limit, 'a'))",
                 "bad argument #2 to '?' (number expected, got no value)",
+            ),
+            (
+                "return select(2, pcall(cmsgpack.unpack, string.rep('\\145', 5000)))",
+                "stack overflow (in function mp_decode_to_lua_array)",
+            ),
+            (
+                "return select(2, pcall(cmsgpack.unpack, string.rep('\\145', 3998)))",
+                "Missing bytes in input.",
+            ),
+            (
+                "local t = cmsgpack.unpack(string.rep('\\145', 3999) .. '\\1') \
+                 for i = 1, 3999 do t = t[1] end return t",
+                "1",
+            ),
+            (
+                "return select(2, pcall(cmsgpack.unpack, string.rep('\\129\\1', 5000)))",
+                "stack overflow (too many return values at once; use unpack_one or unpack_limit instead.)",
+            ),
+            ("return #{cmsgpack.unpack(string.rep('\\1', 7998))}", "7998"),
+            (
+                "local t = {} for i = 1, 20000 do t['k' .. i] = {i} end \
+                 local n = 0 for _ in pairs(cmsgpack.unpack(cmsgpack.pack(t))) do n = n + 1 end \
+                 return n .. ' ' .. #{cmsgpack.unpack(string.rep('\\145\\1', 7000))}",
+                "20000 7000",
+            ),
+            (
+                "return select(2, pcall(cmsgpack.unpack, string.rep('\\1', 8000)))",
+                "stack overflow (too many return values at once; use unpack_one or unpack_limit instead.)",
             ),
             (
                 "return select(2, pcall(cmsgpack.pack))",

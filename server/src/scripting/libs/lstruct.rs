@@ -7,7 +7,7 @@
 
 use mlua::{Lua, MultiValue, Table, Value};
 
-use super::{arg, check_bytes, check_number, number, opt_integer, set, Fail, Ret};
+use super::{arg, check_bytes, check_number, number, opt_integer, packed, set, Fail, Ret};
 
 const MAXINTSIZE: usize = 32;
 /// Alignment of double on x86-64 (`MAXALIGN` in struct.c).
@@ -235,13 +235,50 @@ fn data_too_short() -> Fail {
     Fail::Arg(2, "data string too short".into())
 }
 
+/// Unpacked values, kept in a Lua table (see `packed`); `last` is the top one.
+struct Results {
+    t: Table,
+    n: usize,
+    last: Option<Value>,
+}
+
+impl Results {
+    fn new(lua: &Lua) -> mlua::Result<Self> {
+        Ok(Results {
+            t: lua.create_table()?,
+            n: 0,
+            last: None,
+        })
+    }
+
+    fn push(&mut self, v: Value) -> mlua::Result<()> {
+        self.n += 1;
+        self.t.raw_set(self.n, v.clone())?;
+        self.last = Some(v);
+        Ok(())
+    }
+
+    fn pop(&mut self) -> mlua::Result<()> {
+        if self.n > 0 {
+            self.t.raw_set(self.n, Value::Nil)?;
+            self.n -= 1;
+            self.last = if self.n > 0 {
+                Some(self.t.raw_get(self.n)?)
+            } else {
+                None
+            };
+        }
+        Ok(())
+    }
+}
+
 fn unpack(lua: &Lua, args: MultiValue) -> Ret {
     let mut fmt = fmt_arg(lua, &args)?;
     let data = check_bytes(lua, &args, 2)?;
     let ld = data.len();
     let mut pos = (opt_integer(lua, &args, 3, 1)? as usize).wrapping_sub(1);
     let mut h = Header::new();
-    let mut out: Vec<Value> = Vec::new();
+    let mut out = Results::new(lua)?;
     while let Some(opt) = fmt.next() {
         let mut size = optsize(opt, &mut fmt)?;
         pos = pos.wrapping_add(gettoalign(pos, &h, opt, size));
@@ -249,13 +286,13 @@ fn unpack(lua: &Lua, args: MultiValue) -> Ret {
         if !fits(pos, size) {
             return Err(data_too_short());
         }
-        if out.len() + 3 > 8000 {
+        if out.n + 3 > 8000 {
             return Err(Fail::Error("stack overflow (too many results)".into()));
         }
         match opt {
             b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
                 let v = getinteger(&data[pos..pos + size], h.endian, opt.is_ascii_lowercase());
-                out.push(number(v));
+                out.push(number(v))?;
             }
             b'x' => {}
             b'f' => {
@@ -266,7 +303,7 @@ fn unpack(lua: &Lua, args: MultiValue) -> Ret {
                 } else {
                     f32::from_be_bytes(b)
                 };
-                out.push(number(f as f64));
+                out.push(number(f as f64))?;
             }
             b'd' => {
                 let mut b = [0u8; 8];
@@ -276,49 +313,42 @@ fn unpack(lua: &Lua, args: MultiValue) -> Ret {
                 } else {
                     f64::from_be_bytes(b)
                 };
-                out.push(number(d));
+                out.push(number(d))?;
             }
             b'c' => {
                 if size == 0 {
                     // The length is the number unpacked just before.
-                    let prev =
-                        match out
-                            .last()
-                            .or_else(|| if out.is_empty() { arg(&args, 2) } else { None })
-                        {
-                            Some(Value::Integer(i)) => Some(*i as f64),
-                            Some(Value::Number(n)) => Some(*n),
-                            Some(Value::String(s)) => {
-                                lua.coerce_number(Value::String(s.clone()))?
-                            }
-                            _ => None,
-                        };
+                    // lua_isnumber on the stack top: the last result, else the data.
+                    let prev = match out.last.clone().or_else(|| arg(&args, 2).cloned()) {
+                        Some(Value::Integer(i)) => Some(i as f64),
+                        Some(Value::Number(n)) => Some(n),
+                        Some(s @ Value::String(_)) => lua.coerce_number(s)?,
+                        _ => None,
+                    };
                     let Some(prev) = prev else {
                         return Err(Fail::Error("format 'c0' needs a previous size".into()));
                     };
                     size = prev as usize;
-                    if !out.is_empty() {
-                        out.pop();
-                    }
+                    out.pop()?;
                     if !fits(pos, size) {
                         return Err(data_too_short());
                     }
                 }
-                out.push(Value::String(lua.create_string(&data[pos..pos + size])?));
+                out.push(Value::String(lua.create_string(&data[pos..pos + size])?))?;
             }
             b's' => {
                 let Some(e) = data[pos..].iter().position(|b| *b == 0) else {
                     return Err(Fail::Error("unfinished string in data".into()));
                 };
-                out.push(Value::String(lua.create_string(&data[pos..pos + e])?));
+                out.push(Value::String(lua.create_string(&data[pos..pos + e])?))?;
                 size = e + 1;
             }
             _ => controloptions(opt, &mut fmt, &mut h)?,
         }
         pos = pos.wrapping_add(size);
     }
-    out.push(Value::Integer(pos.wrapping_add(1) as i64));
-    Ok(MultiValue::from_vec(out))
+    out.push(Value::Integer(pos.wrapping_add(1) as i64))?;
+    Ok(packed(out.t, out.n))
 }
 
 fn size(lua: &Lua, args: MultiValue) -> Ret {

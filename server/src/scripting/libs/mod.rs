@@ -47,6 +47,32 @@ impl From<mlua::Error> for Fail {
 
 pub(crate) type Ret = Result<MultiValue, Fail>;
 
+/// Marks [`packed`] results.
+static PACKED: u8 = 0;
+
+fn packed_marker() -> Value {
+    Value::LightUserData(mlua::LightUserData(&PACKED as *const u8 as *mut _))
+}
+
+/// Results kept in a Lua table (`t[1..=n]`) and pushed by the trampoline:
+/// thousands of results as a MultiValue would exhaust mlua's reference slots.
+pub(crate) fn packed(t: Table, n: usize) -> MultiValue {
+    MultiValue::from_vec(vec![
+        packed_marker(),
+        Value::Table(t),
+        Value::Integer(n as i64),
+    ])
+}
+
+/// A table member read back exactly: mlua reads numbers below 2^-52 (and -0)
+/// as the integer 0.
+pub(crate) fn exact(t: &Table, key: &Value, v: Value) -> mlua::Result<Value> {
+    if matches!(v, Value::Integer(0)) {
+        return Ok(Value::Number(t.raw_get::<f64>(key.clone())?));
+    }
+    Ok(v)
+}
+
 /// Wraps a library function so that its [`Fail`] becomes a Lua string error.
 #[allow(unsafe_code)] // the one C closure; see the module comment
 pub(crate) fn func<F>(lua: &Lua, f: F) -> mlua::Result<Function>
@@ -66,7 +92,13 @@ where
         }
         Ok(match f(lua, args) {
             Ok(mut values) => {
-                values.push_front(Value::Boolean(true));
+                if values.front() == Some(&packed_marker()) {
+                    // 0: the results are in the table that follows.
+                    values.pop_front();
+                    values.push_front(Value::Integer(0));
+                } else {
+                    values.push_front(Value::Boolean(true));
+                }
                 values
             }
             Err(Fail::Error(msg)) => MultiValue::from_vec(vec![
@@ -95,7 +127,7 @@ where
 }
 
 /// Calls upvalue 1 with the arguments; it returns `true, results...` or
-/// `false, narg|nil|false, message`, and the failure is raised here, in the frame the
+/// `0, table, n` (see [`packed`]) or `false, narg|nil|false, message`, and the failure is raised here, in the frame the
 /// caller called, so `luaL_argerror` finds the function's name.
 #[allow(unsafe_code)] // raises errors with lua_error, as mlua's own pcall does
 unsafe extern "C-unwind" fn trampoline(state: *mut ffi::lua_State) -> c_int {
@@ -122,6 +154,22 @@ unsafe extern "C-unwind" fn trampoline(state: *mut ffi::lua_State) -> c_int {
     ffi::lua_insert(state, 1);
     ffi::lua_call(state, nargs + 1, ffi::LUA_MULTRET);
     let top = ffi::lua_gettop(state);
+    if ffi::lua_type(state, 1) == ffi::LUA_TNUMBER {
+        // Packed: 0, table, n.
+        let n = ffi::lua_tointeger(state, 3) as c_int;
+        ffi::lua_settop(state, 2);
+        ffi::lua_replace(state, 1);
+        // lua_checkstack itself: mlua-sys's luaL_checkstack asks 20 slots more.
+        if ffi::lua_checkstack(state, n) == 0 {
+            ffi::lua_pushstring(state, c"stack overflow (too many results)".as_ptr());
+            ffi::lua_error(state);
+        }
+        for i in 1..=n {
+            ffi::lua_rawgeti(state, 1, i as _);
+        }
+        ffi::lua_remove(state, 1);
+        return n;
+    }
     if ffi::lua_toboolean(state, 1) != 0 {
         ffi::lua_remove(state, 1);
         return top - 1;
@@ -205,7 +253,7 @@ pub(crate) fn check_number(lua: &Lua, args: &MultiValue, narg: usize) -> Result<
 /// C's double-to-integer conversion on x86-64 (cvttsd2si): out of range gives
 /// the minimum value, as `lua_number2integer` does.
 pub(crate) fn c_i64(d: f64) -> i64 {
-    if d.is_nan() || d >= 9_223_372_036_854_775_808.0 || d < -9_223_372_036_854_775_808.0 {
+    if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&d) {
         i64::MIN
     } else {
         d as i64
@@ -214,7 +262,7 @@ pub(crate) fn c_i64(d: f64) -> i64 {
 
 /// The same for a 32-bit `int`.
 pub(crate) fn c_i32(d: f64) -> i32 {
-    if d.is_nan() || d >= 2_147_483_648.0 || d <= -2_147_483_649.0 {
+    if !(-2_147_483_648.0..2_147_483_648.0).contains(&d) {
         i32::MIN
     } else {
         d as i32
@@ -358,7 +406,7 @@ mod tests {
         assert_eq!(fmt_g(0.00001, 14), "1e-05");
         assert_eq!(fmt_g(-1.5, 14), "-1.5");
         assert_eq!(fmt_g(1.0 / 3.0, 14), "0.33333333333333");
-        assert_eq!(fmt_g(3.14159, 3), "3.14");
+        assert_eq!(fmt_g(2.71828, 3), "2.72");
         assert_eq!(fmt_g(-0.0, 14), "-0");
         assert_eq!(fmt_g(1e308, 14), "1e+308");
     }
