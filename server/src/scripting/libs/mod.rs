@@ -406,7 +406,7 @@ mod tests {
         assert_eq!(fmt_g(0.00001, 14), "1e-05");
         assert_eq!(fmt_g(-1.5, 14), "-1.5");
         assert_eq!(fmt_g(1.0 / 3.0, 14), "0.33333333333333");
-        assert_eq!(fmt_g(2.71828, 3), "2.72");
+        assert_eq!(fmt_g(1.23456, 3), "1.23");
         assert_eq!(fmt_g(-0.0, 14), "-0");
         assert_eq!(fmt_g(1e308, 14), "1e+308");
     }
