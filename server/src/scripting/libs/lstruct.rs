@@ -58,21 +58,20 @@ impl Fmt {
         Some(c)
     }
 
-    fn getnum(&mut self, df: usize) -> usize {
-        let mut a: usize = 0;
+    /// A count in the format, or `df` without one (Redis refuses int overflow).
+    fn getnum(&mut self, df: usize) -> Result<usize, Fail> {
+        let mut a: i32 = 0;
         let mut any = false;
         while let Some(c) = self.bytes.get(self.at).filter(|c| c.is_ascii_digit()) {
-            // C's int arithmetic wraps the same way.
-            a = (a as i32).wrapping_mul(10).wrapping_add((c - b'0') as i32) as u32 as usize;
+            let d = (c - b'0') as i32;
+            if a > i32::MAX / 10 || a * 10 > i32::MAX - d {
+                return Err(Fail::Error("integral size overflow".into()));
+            }
+            a = a * 10 + d;
             self.at += 1;
             any = true;
         }
-        if any {
-            // Back to C's int (a huge count becomes negative, then a huge size_t).
-            a as i32 as isize as usize
-        } else {
-            df
-        }
+        Ok(if any { a as usize } else { df })
     }
 }
 
@@ -83,15 +82,15 @@ fn optsize(opt: u8, fmt: &mut Fmt) -> Result<usize, Fail> {
         b'L' | b'l' | b'T' | b'd' => 8,
         b'f' => 4,
         b'x' => 1,
-        b'c' => fmt.getnum(1),
+        b'c' => fmt.getnum(1)?,
         b'i' | b'I' => {
-            let sz = fmt.getnum(4) as i32;
+            let sz = fmt.getnum(4)? as i32;
             if sz > MAXINTSIZE as i32 {
                 return Err(Fail::Error(format!(
                     "integral size {sz} is larger than limit of {MAXINTSIZE}"
                 )));
             }
-            sz as isize as usize
+            sz as usize
         }
         _ => 0,
     })
@@ -111,7 +110,7 @@ fn controloptions(opt: u8, fmt: &mut Fmt, h: &mut Header) -> Result<(), Fail> {
         b'>' => h.endian = Endian::Big,
         b'<' => h.endian = Endian::Little,
         b'!' => {
-            let a = fmt.getnum(MAXALIGN) as i32;
+            let a = fmt.getnum(MAXALIGN)? as i32;
             if a <= 0 || (a & (a - 1)) != 0 {
                 return Err(Fail::Error(format!("alignment {a} is not a power of 2")));
             }
@@ -475,6 +474,10 @@ mod tests {
             (
                 "return select(2, pcall(struct.size, 'c0'))",
                 "bad argument #1 to '?' (option 'c0' has no fixed size)",
+            ),
+            (
+                "return select(2, pcall(struct.size, 'i2147483648'))",
+                "integral size overflow",
             ),
             (
                 "return select(2, pcall(struct.size))",
