@@ -294,6 +294,61 @@ fn array_length(cfg: &Config, t: &Table, v: &Value) -> Result<Option<i32>, Fail>
     Ok(Some(max))
 }
 
+/// A value that is not a table.
+fn encode_scalar(cfg: &Config, v: &Value, out: &mut Vec<u8>) -> Result<(), Fail> {
+    match v {
+        Value::String(s) => append_string(out, &s.as_bytes()),
+        Value::Integer(_) | Value::Number(_) => {
+            append_number(cfg, out, v, as_number(v).unwrap_or(0.0))?
+        }
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Nil => out.extend_from_slice(b"null"),
+        Value::LightUserData(LightUserData(p)) if p.is_null() => out.extend_from_slice(b"null"),
+        _ => return Err(exception(v, "type not supported")),
+    }
+    Ok(())
+}
+
+/// An object member's key and colon.
+fn append_key(cfg: &Config, out: &mut Vec<u8>, k: &Value) -> Result<(), Fail> {
+    match k {
+        Value::Integer(_) | Value::Number(_) => {
+            out.push(b'"');
+            append_number(cfg, out, k, as_number(k).unwrap_or(0.0))?;
+            out.extend_from_slice(b"\":");
+        }
+        Value::String(s) => {
+            append_string(out, &s.as_bytes());
+            out.push(b':');
+        }
+        _ => return Err(exception(k, "table key must be a number or string")),
+    }
+    Ok(())
+}
+
+/// The common object of scalars in one lazy pass; `false` (and nothing
+/// written) when a member is a table, which needs the resumable walk.
+fn flat_object(cfg: &Config, t: &Table, out: &mut Vec<u8>) -> Result<bool, Fail> {
+    let start = out.len();
+    out.push(b'{');
+    let mut comma = false;
+    for pair in t.pairs::<Value, Value>() {
+        let (k, item) = pair?;
+        if matches!(item, Value::Table(_)) {
+            out.truncate(start);
+            return Ok(false);
+        }
+        if comma {
+            out.push(b',');
+        }
+        comma = true;
+        append_key(cfg, out, &k)?;
+        encode_scalar(cfg, &exact(t, &k, item)?, out)?;
+    }
+    out.push(b'}');
+    Ok(true)
+}
+
 /// A table being encoded: an array (last index written, length) or an object
 /// (whether a member was written). The table, and an object's last key, wait
 /// in the spill table: in Rust each would hold one of mlua's few thousand
@@ -319,38 +374,31 @@ fn encode_value(
     let mut next = Some(root.clone());
     loop {
         if let Some(v) = next.take() {
-            match &v {
-                Value::String(s) => append_string(out, &s.as_bytes()),
-                Value::Integer(_) | Value::Number(_) => {
-                    append_number(cfg, out, &v, as_number(&v).unwrap_or(0.0))?
+            if let Value::Table(t) = &v {
+                let depth = open.len() as i32 + 1;
+                if depth > cfg.encode_max_depth || top + 3 > MAXCSTACK {
+                    return Err(Fail::Error(format!(
+                        "Cannot serialise, excessive nesting ({depth})"
+                    )));
                 }
-                Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-                Value::Table(t) => {
-                    let depth = open.len() as i32 + 1;
-                    if depth > cfg.encode_max_depth || top + 3 > MAXCSTACK {
-                        return Err(Fail::Error(format!(
-                            "Cannot serialise, excessive nesting ({depth})"
-                        )));
+                match array_length(cfg, t, &v)? {
+                    Some(len) if len > 0 => {
+                        spill.raw_set(2 * open.len() + 1, t)?;
+                        out.push(b'[');
+                        open.push(Pending::Arr(0, len));
+                        top += 1;
                     }
-                    spill.raw_set(2 * open.len() + 1, t)?;
-                    match array_length(cfg, t, &v)? {
-                        Some(len) if len > 0 => {
-                            out.push(b'[');
-                            open.push(Pending::Arr(0, len));
-                            top += 1;
-                        }
-                        _ => {
+                    _ => {
+                        if !flat_object(cfg, t, out)? {
+                            spill.raw_set(2 * open.len() + 1, t)?;
                             out.push(b'{');
                             open.push(Pending::Obj(false));
                             top += 2;
                         }
                     }
                 }
-                Value::Nil => out.extend_from_slice(b"null"),
-                Value::LightUserData(LightUserData(p)) if p.is_null() => {
-                    out.extend_from_slice(b"null")
-                }
-                _ => return Err(exception(&v, "type not supported")),
+            } else {
+                encode_scalar(cfg, &v, out)?;
             }
         }
         let depth = open.len();
@@ -380,18 +428,7 @@ fn encode_value(
                         out.push(b',');
                     }
                     *comma = true;
-                    match &k {
-                        Value::Integer(_) | Value::Number(_) => {
-                            out.push(b'"');
-                            append_number(cfg, out, &k, as_number(&k).unwrap_or(0.0))?;
-                            out.extend_from_slice(b"\":");
-                        }
-                        Value::String(s) => {
-                            append_string(out, &s.as_bytes());
-                            out.push(b':');
-                        }
-                        _ => return Err(exception(&k, "table key must be a number or string")),
-                    }
+                    append_key(cfg, out, &k)?;
                     next = Some(exact(&t, &k, item)?);
                     spill.raw_set(2 * depth, k)?;
                     continue;
