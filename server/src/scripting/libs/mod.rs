@@ -126,13 +126,18 @@ where
     }
 }
 
-/// Calls upvalue 1 with the arguments; it returns `true, results...` or
-/// `0, table, n` (see [`packed`]) or `false, narg|nil|false, message`, and the failure is raised here, in the frame the
-/// caller called, so `luaL_argerror` finds the function's name.
+/// Calls upvalue 1 with the arguments; it returns `true, results...`,
+/// `0, table, n` (see [`packed`]) or `false, narg|nil|false, message`. The
+/// failure is raised here, in the frame the caller called, so `luaL_argerror`
+/// finds the function's name.
 #[allow(unsafe_code)] // raises errors with lua_error, as mlua's own pcall does
 unsafe extern "C-unwind" fn trampoline(state: *mut ffi::lua_State) -> c_int {
     let nargs = ffi::lua_gettop(state);
-    ffi::luaL_checkstack(state, 4, std::ptr::null());
+    // lua_checkstack itself: mlua-sys's luaL_checkstack asks 20 slots more.
+    if ffi::lua_checkstack(state, 4) == 0 {
+        ffi::lua_pushstring(state, c"stack overflow".as_ptr());
+        ffi::lua_error(state);
+    }
     // mlua reads a Lua 5.1 number within 2^-52 of an integer as that integer:
     // -0 and tiny numbers would become 0. Pass those exactly, in a table.
     ffi::lua_pushnil(state);
