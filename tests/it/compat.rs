@@ -53,6 +53,7 @@ const ENABLED: &[&str] = &[
     "hyperloglog",
     "keys",
     "lists",
+    "lua_libs",
     "multi",
     "persistence",
     "pubsub",
