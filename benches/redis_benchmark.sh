@@ -15,7 +15,8 @@
 #   KEYSPACE  random key space (-r)                               default 1000000
 #   TESTS     commands to run                    default "SET GET INCR LPUSH RPOP SADD HSET ZADD MSET"
 #             (also: XADD, as "XADD mystream MAXLEN ~ 1000000 * field __rand_int__";
-#             PFADD, as "PFADD hll __rand_int__"; PFCOUNT, as "PFCOUNT hll")
+#             PFADD, as "PFADD hll __rand_int__"; PFCOUNT, as "PFCOUNT hll";
+#             EVALSHA, a small script doing one SET, loaded by the probe with SCRIPT LOAD)
 #   RILL_BIN  prebuilt rill-server (skips cargo build --release)
 #   OUT       file to write the Markdown table to
 #
@@ -92,6 +93,10 @@ pids+=($!)
 wait_ping "$redis_port"
 echo "== rill on port $rill_port, redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on port $redis_port" >&2
 
+# The EVALSHA case's script: one SET, as small as scripts behind rate limiters and locks.
+EVALSHA_SCRIPT="return redis.call('SET', KEYS[1], ARGV[1])"
+EVALSHA_SHA=d8f2fad9f8e86a53d2a6ebd960b33c4972cacc37
+
 # The redis-benchmark arguments for a test name, and a probe command for it.
 bench_args() {
   case $1 in
@@ -99,6 +104,7 @@ bench_args() {
     XADD) echo "XADD mystream MAXLEN ~ 1000000 * field __rand_int__" ;;
     PFADD) echo "PFADD hll __rand_int__" ;;
     PFCOUNT) echo "PFCOUNT hll" ;;
+    EVALSHA) echo "EVALSHA $EVALSHA_SHA 1 key:__rand_int__ __rand_int__" ;;
     *) echo "-t ${1,,}" ;;
   esac
 }
@@ -116,6 +122,7 @@ probe() { # port test
     MSET) redis-cli -p "$1" MSET __probe_a 1 __probe_b 2 ;;
     PFADD) redis-cli -p "$1" PFADD __probe_hll a ;;
     PFCOUNT) redis-cli -p "$1" PFCOUNT __probe_hll ;;
+    EVALSHA) redis-cli -p "$1" SCRIPT LOAD "$EVALSHA_SCRIPT" ;;
     *) echo "ERR no probe for $2" ;;
   esac
 }
