@@ -9,6 +9,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod dump;
+pub mod function;
 pub mod hash;
 pub mod keys;
 pub mod list;
@@ -233,6 +234,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         topic::COMMANDS,
         replication::COMMANDS,
         scripting::COMMANDS,
+        function::COMMANDS,
     ]
 }
 

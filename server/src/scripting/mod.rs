@@ -13,6 +13,7 @@
 //!   or writing any global raises Redis 7.0's errors; io, os, package, require, dofile,
 //!   loadfile, print are absent.
 
+pub mod functions;
 pub mod libs;
 
 use crate::client::ClientState;
@@ -119,6 +120,8 @@ pub struct Scripting {
     /// The script's own client (Redis's lua client); taken while a script runs.
     client: Option<ClientState>,
     pub running: Arc<Running>,
+    /// FUNCTION LOAD's libraries, compiled (`functions`).
+    pub functions: functions::Engine,
 }
 
 /// Lua run once per VM: the sandbox, `redis.call`/`pcall` wrappers, the runner.
@@ -213,6 +216,7 @@ impl Scripting {
             runner,
             client: None,
             running: Arc::new(Running::default()),
+            functions: functions::Engine::default(),
         })
     }
 
