@@ -43,7 +43,9 @@ fn function_load(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         if eq_ic(a, "replace") {
             replace = true;
         } else {
-            return Err(CmdError::err(format!("Unknown option given: {}", lossy(a))));
+            // An error reply is one line (Redis's addReplyErrorLength).
+            let a = lossy(a).replace(['\r', '\n'], " ");
+            return Err(CmdError::err(format!("Unknown option given: {a}")));
         }
     }
     let code = &argv[argv.len() - 1];
@@ -94,7 +96,8 @@ fn function_list(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             i += 1;
             pattern = Some(&argv[i]);
         } else {
-            return Err(CmdError::err(format!("Unknown argument {}", lossy(a))));
+            let a = lossy(a).replace(['\r', '\n'], " ");
+            return Err(CmdError::err(format!("Unknown argument {a}")));
         }
         i += 1;
     }
@@ -140,7 +143,7 @@ fn function_delete(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 /// ```
 fn function_flush(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if argv.len() > 3 {
-        return Err(subcommand_syntax("flush"));
+        return Err(subcommand_syntax(&argv[1]));
     }
     if argv.len() == 3 && !eq_ic(&argv[2], "sync") && !eq_ic(&argv[2], "async") {
         return Err(CmdError::err(
@@ -152,9 +155,10 @@ fn function_flush(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-fn subcommand_syntax(sub: &str) -> CmdError {
+fn subcommand_syntax(sub: &[u8]) -> CmdError {
     CmdError::err(format!(
-        "unknown subcommand or wrong number of arguments for '{sub}'. Try FUNCTION HELP."
+        "unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+        lossy(sub)
     ))
 }
 
@@ -174,7 +178,7 @@ fn function_dump(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
 /// ```
 fn function_restore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if argv.len() > 4 {
-        return Err(subcommand_syntax("restore"));
+        return Err(subcommand_syntax(&argv[1]));
     }
     #[derive(PartialEq)]
     enum Policy {
@@ -220,9 +224,9 @@ fn function_restore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             }
         }
         for lib in incoming.libraries.values() {
-            for (key, f) in &lib.functions {
-                let owner = current.functions.get(key);
-                if owner.is_some_and(|o| !incoming.libraries.contains_key(o)) {
+            for f in lib.functions.values() {
+                let owner = current.functions.get(&f.name.to_ascii_lowercase());
+                if owner.is_some_and(|(o, _)| !incoming.libraries.contains_key(o)) {
                     return Err(CmdError::err(format!("Function {} already exists", f.name)));
                 }
             }
@@ -245,7 +249,14 @@ fn function_restore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 fn function_stats(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     let sc = engine(ctx)?;
     let libraries = sc.functions.libraries.len() as i64;
-    let functions = sc.functions.functions.len() as i64;
+    // Redis's per-engine n_functions: the libraries' sizes summed.
+    let functions: usize = sc
+        .functions
+        .libraries
+        .values()
+        .map(|l| l.functions.len())
+        .sum();
+    let functions = functions as i64;
     Ok(Reply::Map(vec![
         (Reply::bulk("running_script"), Reply::Null),
         (

@@ -33,7 +33,7 @@ pub struct Library {
     pub name: String,
     /// The whole FUNCTION LOAD payload, shebang included (what DUMP and the RDB hold).
     pub code: Bytes,
-    /// By lowercase name.
+    /// By name (case-sensitive within a library, as Redis).
     pub functions: BTreeMap<String, FunctionInfo>,
 }
 
@@ -42,8 +42,9 @@ pub struct Library {
 pub struct Engine {
     /// By library name (case-sensitive, as Redis).
     pub libraries: BTreeMap<String, Library>,
-    /// Lowercase function name -> library name.
-    pub functions: HashMap<String, String>,
+    /// Lowercase function name -> (library name, function name): FCALL's lookup is
+    /// case-insensitive.
+    pub functions: HashMap<String, (String, String)>,
     /// The `Store::functions_gen` these were built from.
     gen: u64,
     /// The Lua helpers `load_env(register)`, `run_env(env)` and `load_run(chunk)`,
@@ -246,12 +247,11 @@ fn register(
     }
     let name = String::from_utf8_lossy(&name).into_owned();
     let mut into = into.borrow_mut();
-    let key = name.to_ascii_lowercase();
-    if into.contains_key(&key) {
+    if into.contains_key(&name) {
         return Err("Function already exists in the library");
     }
     into.insert(
-        key,
+        name.clone(),
         FunctionInfo {
             name,
             func,
@@ -348,18 +348,23 @@ impl Engine {
         if !replace && self.libraries.contains_key(&lib.name) {
             return Err(format!("Library '{}' already exists", lib.name));
         }
-        for (key, f) in &lib.functions {
+        for f in lib.functions.values() {
+            let key = f.name.to_ascii_lowercase();
             if self
                 .functions
-                .get(key)
-                .is_some_and(|owner| *owner != lib.name)
+                .get(&key)
+                .is_some_and(|(owner, _)| *owner != lib.name)
             {
                 return Err(format!("Function {} already exists", f.name));
             }
         }
         self.remove(&lib.name);
-        for key in lib.functions.keys() {
-            self.functions.insert(key.clone(), lib.name.clone());
+        for f in lib.functions.values() {
+            // Names differing only in case within one library: the first one wins, as
+            // Redis's dictAdd into its case-insensitive function dict.
+            self.functions
+                .entry(f.name.to_ascii_lowercase())
+                .or_insert_with(|| (lib.name.clone(), f.name.clone()));
         }
         self.libraries.insert(lib.name.clone(), lib);
         Ok(())
@@ -368,8 +373,15 @@ impl Engine {
     /// Drops a library and its functions.
     pub fn remove(&mut self, name: &str) -> Option<Library> {
         let lib = self.libraries.remove(name)?;
-        for key in lib.functions.keys() {
-            self.functions.remove(key);
+        for f in lib.functions.values() {
+            let key = f.name.to_ascii_lowercase();
+            if self
+                .functions
+                .get(&key)
+                .is_some_and(|(owner, _)| *owner == lib.name)
+            {
+                self.functions.remove(&key);
+            }
         }
         Some(lib)
     }
@@ -382,9 +394,8 @@ impl Engine {
 
     /// A function by name (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&FunctionInfo> {
-        let key = name.to_ascii_lowercase();
-        let lib = self.functions.get(&key)?;
-        self.libraries.get(lib)?.functions.get(&key)
+        let (lib, fname) = self.functions.get(&name.to_ascii_lowercase())?;
+        self.libraries.get(lib)?.functions.get(fname)
     }
 
     /// The sources, for `Store::functions`.
