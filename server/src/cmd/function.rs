@@ -24,6 +24,23 @@ fn engine<'a>(ctx: &'a mut Ctx) -> Result<&'a mut Scripting, CmdError> {
     Ok(sc)
 }
 
+/// (functions, libraries) for INFO memory, from the compiled copy when it is current,
+/// else counting libraries from the keyspace's sources.
+pub fn counts(ctx: &Ctx) -> (usize, usize) {
+    let store = &ctx.state.store;
+    match ctx.state.scripting.as_ref() {
+        Some(sc) if sc.functions.is_built_from(store.functions_gen) => (
+            sc.functions
+                .libraries
+                .values()
+                .map(|l| l.functions.len())
+                .sum(),
+            sc.functions.libraries.len(),
+        ),
+        _ => (0, store.functions.len()),
+    }
+}
+
 /// After a change to the libraries: the keyspace copy follows, and the change counts.
 fn commit(ctx: &mut Ctx) {
     let state = &mut *ctx.state;
@@ -566,6 +583,27 @@ mod tests {
             t2.run(&["FUNCTION", "DELETE", "mylib"]),
             err("ERR Library not found")
         );
+    }
+
+    #[test]
+    fn load_times_out_and_leaves_no_hook() {
+        let mut t = TestDb::new();
+        assert_eq!(
+            t.run(&["FUNCTION", "LOAD", "#!lua name=loop\nwhile true do end"]),
+            err("ERR Error registering functions: ERR FUNCTION LOAD timeout")
+        );
+        assert_eq!(
+            t.run(&[
+                "EVAL",
+                "local i = 0 while i < 3e6 do i = i + 1 end return i",
+                "0"
+            ]),
+            Reply::Int(3_000_000)
+        );
+        t.run(&["FUNCTION", "LOAD", LIB]);
+        let info = format!("{:?}", t.run(&["INFO", "memory"]));
+        assert!(info.contains("number_of_functions:2"), "{info}");
+        assert!(info.contains("number_of_libraries:1"), "{info}");
     }
 
     /// The payload redis-server 7.0.15 gives for two libraries.

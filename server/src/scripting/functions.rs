@@ -101,6 +101,9 @@ impl std::fmt::Display for RegisterErr {
 
 impl std::error::Error for RegisterErr {}
 
+/// Redis's LOAD_TIMEOUT_MS.
+const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
 const BAD_NAME: &str = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
 
 /// Redis's functionsVerifyName (library and function names).
@@ -312,7 +315,20 @@ impl Engine {
                     )))
                 }
             };
-            if let Some(e) = load_run.call::<Option<mlua::String>>(chunk)? {
+            // Redis's luaEngineLoadHook: a library's code gets 500 ms to register.
+            let started = std::time::Instant::now();
+            lua.set_hook(
+                mlua::HookTriggers::new().every_nth_instruction(100_000),
+                move |_, _| {
+                    if started.elapsed() > LOAD_TIMEOUT {
+                        return Err(mlua::Error::runtime("FUNCTION LOAD timeout"));
+                    }
+                    Ok(mlua::VmState::Continue)
+                },
+            );
+            let outcome = load_run.call::<Option<mlua::String>>(chunk);
+            lua.remove_hook();
+            if let Some(e) = outcome? {
                 return Ok(Err(format!(
                     "Error registering functions: {}",
                     e.to_string_lossy()
@@ -420,6 +436,11 @@ impl Engine {
             }
         }
         self.gen = gen;
+    }
+
+    /// These are the compiled copy of the Store with `gen`.
+    pub fn is_built_from(&self, gen: u64) -> bool {
+        self.gen == gen
     }
 
     /// Marks these libraries as the compiled copy of the Store with `gen`.
