@@ -997,4 +997,33 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn functions_dump_round_trips_redis_payload() {
+        // FUNCTION DUMP of redis-server 7.0.15 with two libraries.
+        let payload = b"\xf5@B#!lua name=y\nredis.register_function('w', function() return 1 end)\xf5@B#!lua name=x\nredis.register_function('z', function() return 1 end)\n\x00\x9bX\xa12;\xf7q&";
+        let codes = decode_functions_dump(payload).unwrap();
+        assert_eq!(codes.len(), 2);
+        assert!(codes[0].starts_with(b"#!lua name=y\n"));
+        let opts = WriteOptions {
+            compression: true,
+            checksum: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            super::super::writer::encode_functions_dump(&codes, &opts),
+            payload.to_vec()
+        );
+        let mut bad = payload.to_vec();
+        bad[5] ^= 1;
+        assert_eq!(
+            decode_functions_dump(&bad),
+            Err(FunctionsDumpError::Checksum)
+        );
+        let key_dump = dump(T_STRING, b"\x01v");
+        assert_eq!(
+            decode_functions_dump(&key_dump),
+            Err(FunctionsDumpError::NotAFunction)
+        );
+    }
 }
