@@ -244,3 +244,60 @@ except redis.ResponseError as e:
         "counter\n4\n4\ncounter\nerror: Can not execute a script with write flag using *_ro command.\n"
     );
 }
+
+#[test]
+fn functions_replicate_between_redis_server_and_rill() {
+    // redis-server master, Rill replica: the full sync's RDB and then the stream.
+    let m = OracleRedis::start(&["--repl-diskless-sync-delay", "0"]);
+    let mut mc = m.conn();
+    load(&mut mc, LIB);
+    let r = TestServer::start_with(&["--save", ""]);
+    let mut rc = r.conn();
+    replicaof_port(&mut rc, m.port);
+    assert!(wait_for(Duration::from_secs(20), || caught_up(
+        &mut mc, &mut rc
+    )));
+    assert_eq!(fcall(&mut mc, "bump", "n", &["4"]).unwrap(), 4);
+    load(
+        &mut mc,
+        "#!lua name=more\nredis.register_function{function_name='more', callback=function() return 5 end, flags={'no-writes'}}",
+    );
+    assert!(wait_for(Duration::from_secs(20), || caught_up(
+        &mut mc, &mut rc
+    )));
+    let v: i64 = redis::cmd("FCALL_RO")
+        .arg("peek")
+        .arg(1)
+        .arg("n")
+        .query(&mut rc)
+        .unwrap();
+    assert_eq!(v, 4);
+    let v: i64 = redis::cmd("FCALL_RO")
+        .arg("more")
+        .arg(0)
+        .query(&mut rc)
+        .unwrap();
+    assert_eq!(v, 5);
+
+    // Rill master, redis-server replica.
+    let m = TestServer::start_with(&["--save", ""]);
+    let mut mc = m.conn();
+    load(&mut mc, LIB);
+    let r = OracleRedis::start(&[]);
+    let mut rc = r.conn();
+    replicaof_port(&mut rc, m.port());
+    assert!(wait_for(Duration::from_secs(20), || caught_up(
+        &mut mc, &mut rc
+    )));
+    assert_eq!(fcall(&mut mc, "bump", "n", &["6"]).unwrap(), 6);
+    assert!(wait_for(Duration::from_secs(20), || caught_up(
+        &mut mc, &mut rc
+    )));
+    let v: i64 = redis::cmd("FCALL_RO")
+        .arg("peek")
+        .arg(1)
+        .arg("n")
+        .query(&mut rc)
+        .unwrap();
+    assert_eq!(v, 6);
+}
