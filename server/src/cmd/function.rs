@@ -72,8 +72,10 @@ fn function_load(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         return Err(CmdError::err(format!("Library '{name}' already exists")));
     }
     let lua = sc.lua.clone();
-    let lib = sc.functions.compile(&lua, code).map_err(CmdError::Err)?;
-    debug_assert!(start <= code.len());
+    let lib = sc
+        .functions
+        .compile_body(&lua, name.clone(), code, start)
+        .map_err(CmdError::Err)?;
     sc.functions.add(lib, replace).map_err(CmdError::Err)?;
     commit(ctx);
     Ok(Reply::bulk(name))

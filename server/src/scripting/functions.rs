@@ -285,7 +285,8 @@ impl Engine {
         self.compile_body(lua, name, code, start)
     }
 
-    fn compile_body(
+    /// [`Engine::compile`] once the shebang is parsed ([`parse_meta`]'s name and start).
+    pub fn compile_body(
         &mut self,
         lua: &Lua,
         name: String,
