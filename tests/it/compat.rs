@@ -49,6 +49,7 @@ const ENABLED: &[&str] = &[
     "config",
     "dump",
     "errors",
+    "functions",
     "hashes",
     "hyperloglog",
     "keys",

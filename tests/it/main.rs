@@ -12,6 +12,7 @@ mod config;
 mod connection;
 mod dump;
 mod embed;
+mod functions;
 mod hash;
 mod hyperloglog;
 mod kafka;

@@ -9,6 +9,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod dump;
+pub mod function;
 pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
@@ -235,6 +236,7 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         topic::COMMANDS,
         replication::COMMANDS,
         scripting::COMMANDS,
+        function::COMMANDS,
     ]
 }
 

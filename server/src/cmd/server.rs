@@ -924,8 +924,9 @@ fn info_section(ctx: &mut Ctx, name: &str, o: &mut String) {
             );
             field!(o, "used_memory_scripts_eval:{scripts_eval}");
             field!(o, "number_of_cached_scripts:{cached}");
-            field!(o, "number_of_functions:0");
-            field!(o, "number_of_libraries:0");
+            let (functions, libraries) = crate::cmd::function::counts(ctx);
+            field!(o, "number_of_functions:{functions}");
+            field!(o, "number_of_libraries:{libraries}");
             field!(o, "used_memory_vm_functions:32768");
             field!(o, "used_memory_vm_total:65536");
             field!(o, "used_memory_vm_total_human:64.00K");

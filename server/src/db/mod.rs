@@ -699,6 +699,19 @@ pub struct Store {
     /// (an RDB aux field, TCOMMIT in the AOF), so a transaction's results and the offsets
     /// it commits are persisted (and rolled back) together.
     pub topic_offsets: TopicOffsets,
+    /// Function libraries' source code by library name (FUNCTION LOAD): saved with the
+    /// keyspace (RDB_OPCODE_FUNCTION2, FUNCTION LOAD in an AOF base) and, like Redis's
+    /// functions, untouched by FLUSHALL. The compiled copy is `scripting::functions`.
+    pub functions: std::collections::BTreeMap<String, bytes::Bytes>,
+    /// Differs for every Store ever created, so the compiled libraries notice a Store
+    /// replaced by a load (start-up, full sync) and rebuild from `functions`.
+    pub functions_gen: u64,
+}
+
+/// A fresh value for `Store::functions_gen`.
+pub fn next_functions_gen() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// `(group, topic, partition) -> (offset, commit timestamp in unix ms)`.
@@ -710,6 +723,8 @@ impl Store {
             dbs: (0..databases).map(|_| Db::new()).collect(),
             dirty: 0,
             topic_offsets: TopicOffsets::new(),
+            functions: Default::default(),
+            functions_gen: next_functions_gen(),
         }
     }
 

@@ -39,6 +39,10 @@ pub fn write_rdb<W: Write>(
             &offsets_log::encode_topic_offsets(&store.topic_offsets),
         )?;
     }
+    // rdbSaveFunctions: the libraries come before the databases.
+    for code in store.functions.values() {
+        wr.function(code)?;
+    }
     let delay = config.get_i64("rdb-key-save-delay");
     for (i, db) in store.dbs.iter().enumerate() {
         if db.keys.is_empty() {
@@ -99,6 +103,10 @@ pub fn write_aof_base(
     let delay = config.get_i64("rdb-key-save-delay");
     create_synced(path, |w| {
         let mut out = Vec::with_capacity(1 << 17);
+        // rewriteFunctions: one FUNCTION LOAD per library, before the keys.
+        for code in store.functions.values() {
+            faof::encode_command(&mut out, &[&b"FUNCTION"[..], b"LOAD", code]);
+        }
         for (i, db) in store.dbs.iter().enumerate() {
             if db.keys.is_empty() {
                 continue;
@@ -198,8 +206,17 @@ pub fn load_rdb<R: BufRead>(
                     .ok_or_else(|| corrupt(reader.offset(), "bad rill-topic-offsets".into()))?;
             }
             Item::Aux { .. } => {}
-            Item::Function(_) => {
-                tracing::warn!("{path}: function libraries are not supported yet; skipped");
+            Item::Function(code) => {
+                let name = crate::scripting::functions::parse_meta(&code)
+                    .map_err(|e| corrupt(reader.offset(), format!("Failed loading library: {e}")))?
+                    .0;
+                if store.functions.contains_key(&name) {
+                    return Err(corrupt(
+                        reader.offset(),
+                        format!("Library '{name}' already exists"),
+                    ));
+                }
+                store.functions.insert(name, code.into());
             }
             Item::Entry { key, value, meta } => {
                 if (stats.keys_loaded + stats.keys_expired) % 1024 == 0 {
@@ -235,5 +252,8 @@ pub fn load_rdb<R: BufRead>(
             }
         }
     }
+    // Redis compiles each library as it reads it: a library that fails refuses the file.
+    crate::scripting::functions::verify(&store.functions)
+        .map_err(|e| corrupt(reader.offset(), format!("Failed loading library: {e}")))?;
     Ok(stats)
 }

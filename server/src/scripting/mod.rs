@@ -13,6 +13,7 @@
 //!   or writing any global raises Redis 7.0's errors; io, os, package, require, dofile,
 //!   loadfile, print are absent.
 
+pub mod functions;
 pub mod libs;
 
 use crate::client::ClientState;
@@ -201,6 +202,18 @@ impl Running {
     }
 }
 
+/// Sets the count hook that makes a long script busy and lets SCRIPT KILL stop it
+/// (again after FUNCTION LOAD's own load-timeout hook).
+pub(crate) fn install_hook(lua: &Lua) {
+    let Some(r) = lua.app_data_ref::<Arc<Running>>().map(|r| r.clone()) else {
+        return;
+    };
+    lua.set_hook(
+        mlua::HookTriggers::new().every_nth_instruction(100_000),
+        move |_, _| r.hook(),
+    );
+}
+
 /// Gives this worker's event loop to a new thread, so other connections are served
 /// (with -BUSY) while the script goes on here; the thread returns to the blocking pool
 /// once the script's connection task yields. Only on the multi-thread runtime.
@@ -248,6 +261,8 @@ pub struct Scripting {
     /// The script's own client (Redis's lua client); taken while a script runs.
     client: Option<ClientState>,
     pub running: Arc<Running>,
+    /// FUNCTION LOAD's libraries, compiled (`functions`).
+    pub functions: functions::Engine,
 }
 
 /// Lua run once per VM: the sandbox, `redis.call`/`pcall` wrappers, the runner.
@@ -337,11 +352,8 @@ impl Scripting {
             .set_name("=redis_prelude")
             .call((internal.clone(), handler))?;
         let globals = lua.globals();
-        let r = running.clone();
-        lua.set_hook(
-            mlua::HookTriggers::new().every_nth_instruction(100_000),
-            move |_, _| r.hook(),
-        );
+        lua.set_app_data(running.clone());
+        install_hook(&lua);
         Ok(Scripting {
             lua,
             scripts: HashMap::new(),
@@ -352,6 +364,7 @@ impl Scripting {
             runner,
             client: None,
             running,
+            functions: functions::Engine::default(),
         })
     }
 

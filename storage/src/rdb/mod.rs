@@ -14,8 +14,8 @@ mod util;
 mod writer;
 mod ziplist;
 
-pub use reader::{decode_dump, Item, RdbReader};
-pub use writer::{encode_dump, RdbWriter, WriteOptions};
+pub use reader::{decode_dump, decode_functions_dump, FunctionsDumpError, Item, RdbReader};
+pub use writer::{encode_dump, encode_functions_dump, RdbWriter, WriteOptions};
 
 /// The RDB version written (Redis 7.0's RDB_VERSION).
 pub const RDB_VERSION: u16 = 10;

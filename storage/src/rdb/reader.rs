@@ -734,6 +734,47 @@ pub fn decode_dump(payload: &[u8]) -> Result<Value<'static>, Error> {
     Ok(v)
 }
 
+/// Why a FUNCTION RESTORE payload was refused (Redis's functionRestoreCommand texts).
+#[derive(Debug, PartialEq, Eq)]
+pub enum FunctionsDumpError {
+    /// Too short, RDB version too new or CRC64 mismatch.
+    Checksum,
+    /// A record that is not RDB_OPCODE_FUNCTION2.
+    NotAFunction,
+    /// A record that does not parse.
+    Corrupt,
+}
+
+/// A FUNCTION DUMP payload (`<FUNCTION2 code>...<version u16 LE><crc64 LE>`) back to the
+/// libraries' source codes, in payload order.
+pub fn decode_functions_dump(payload: &[u8]) -> Result<Vec<Vec<u8>>, FunctionsDumpError> {
+    if payload.len() < 10 {
+        return Err(FunctionsDumpError::Checksum);
+    }
+    let n = payload.len();
+    let version = u16::from_le_bytes([payload[n - 10], payload[n - 9]]);
+    let crc = u64::from_le_bytes(payload[n - 8..].try_into().expect("invariant: 8 bytes"));
+    if version > RDB_VERSION || crc64(0, &payload[..n - 8]) != crc {
+        return Err(FunctionsDumpError::Checksum);
+    }
+    let mut p = Parser {
+        r: &payload[..n - 10],
+        offset: 0,
+        crc: Crc64::new(),
+        path: "FUNCTION payload".into(),
+    };
+    let mut codes = Vec::new();
+    while !p.r.is_empty() {
+        match p.read_u8() {
+            Ok(OP_FUNCTION2) => {}
+            Ok(_) => return Err(FunctionsDumpError::NotAFunction),
+            Err(_) => return Err(FunctionsDumpError::Corrupt),
+        }
+        codes.push(p.read_string().map_err(|_| FunctionsDumpError::Corrupt)?);
+    }
+    Ok(codes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::writer::{put_len, put_string};
@@ -955,5 +996,34 @@ mod tests {
                 }]
             );
         }
+    }
+
+    #[test]
+    fn functions_dump_round_trips_redis_payload() {
+        // FUNCTION DUMP of redis-server 7.0.15 with two libraries.
+        let payload = b"\xf5@B#!lua name=y\nredis.register_function('w', function() return 1 end)\xf5@B#!lua name=x\nredis.register_function('z', function() return 1 end)\n\x00\x9bX\xa12;\xf7q&";
+        let codes = decode_functions_dump(payload).unwrap();
+        assert_eq!(codes.len(), 2);
+        assert!(codes[0].starts_with(b"#!lua name=y\n"));
+        let opts = WriteOptions {
+            compression: true,
+            checksum: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            super::super::writer::encode_functions_dump(&codes, &opts),
+            payload.to_vec()
+        );
+        let mut bad = payload.to_vec();
+        bad[5] ^= 1;
+        assert_eq!(
+            decode_functions_dump(&bad),
+            Err(FunctionsDumpError::Checksum)
+        );
+        let key_dump = dump(T_STRING, b"\x01v");
+        assert_eq!(
+            decode_functions_dump(&key_dump),
+            Err(FunctionsDumpError::NotAFunction)
+        );
     }
 }

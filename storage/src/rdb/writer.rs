@@ -150,6 +150,20 @@ pub fn encode_dump(value: &Value<'_>, opts: &WriteOptions) -> Vec<u8> {
     buf
 }
 
+/// FUNCTION DUMP's payload: one RDB_OPCODE_FUNCTION2 record per library, then
+/// `<RDB_VERSION u16 LE><crc64 LE>` as DUMP.
+pub fn encode_functions_dump<C: AsRef<[u8]>>(codes: &[C], opts: &WriteOptions) -> Vec<u8> {
+    let mut buf = Vec::new();
+    for code in codes {
+        buf.push(OP_FUNCTION2);
+        put_string(&mut buf, code.as_ref(), opts.compression);
+    }
+    buf.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(0, &buf);
+    buf.extend_from_slice(&crc.to_le_bytes());
+    buf
+}
+
 /// rdbSaveLen.
 pub(crate) fn put_len(buf: &mut Vec<u8>, n: u64) {
     if n < 1 << 6 {
