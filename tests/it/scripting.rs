@@ -232,3 +232,41 @@ fn script_effects_reach_the_aof_and_survive_a_restart() {
     assert_eq!(get(&mut c, "local"), None);
     assert_eq!(get(&mut c, "t"), Some(t));
 }
+
+#[test]
+fn function_kill_stops_a_busy_function() {
+    let s = TestServer::start_with(&["--busy-reply-threshold", "100"]);
+    let mut c = s.conn();
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg("#!lua name=spin\nredis.register_function{function_name='spin', callback=function() while true do end end, flags={'no-writes'}}")
+        .query(&mut c)
+        .unwrap();
+    let port = s.port();
+    let runner = std::thread::spawn(move || {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+        let mut c = client.get_connection().unwrap();
+        let r: redis::RedisResult<String> = redis::cmd("FCALL").arg("spin").arg(0).query(&mut c);
+        format!("{:?}", r.unwrap_err())
+    });
+    let mut busy = String::new();
+    assert!(wait_for(Duration::from_secs(20), || {
+        let r: redis::RedisResult<String> = redis::cmd("PING").query(&mut c);
+        busy = format!("{r:?}");
+        busy.contains("BUSY")
+    }));
+    assert!(
+        busy.contains("You can only call FUNCTION KILL or SHUTDOWN NOSAVE"),
+        "{busy}"
+    );
+    // SCRIPT KILL does not stop a function.
+    let r: redis::RedisResult<String> = redis::cmd("SCRIPT").arg("KILL").query(&mut c);
+    let e = format!("{:?}", r.unwrap_err());
+    assert!(e.contains("FUNCTION KILL"), "{e}");
+    let r: String = redis::cmd("FUNCTION").arg("KILL").query(&mut c).unwrap();
+    assert_eq!(r, "OK");
+    let e = runner.join().unwrap();
+    assert!(e.contains("Script killed by user"), "{e}");
+    let pong: String = redis::cmd("PING").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+}

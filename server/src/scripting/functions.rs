@@ -57,7 +57,7 @@ const HELPERS: &str = r#"
 local G = ...
 local env, redis = rawget(G, '_G'), rawget(G, 'redis')
 local setmetatable, error, tostring, ipairs, type = setmetatable, error, tostring, ipairs, type
--- The sandbox's pcall: errors come back as {err='ERR ...'}.
+-- The sandbox's pcall: errors raised from Rust come back as 'ERR ...' text.
 local pcall = rawget(G, 'pcall')
 local function deny() error('Attempt to modify a readonly table', 2) end
 local consts = {'LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE', 'LOG_WARNING',
@@ -84,7 +84,10 @@ local function load_run(f)
   local ok, e = pcall(f)
   if ok then return nil end
   if type(e) == 'table' then return e.err end
-  return tostring(e)
+  -- Errors raised from Rust arrive as 'ERR ...' text; Lua's own errors get the code.
+  e = tostring(e)
+  if e:sub(1, 4) == 'ERR ' then return e end
+  return 'ERR ' .. e
 end
 return load_env, run_env, load_run
 "#;
