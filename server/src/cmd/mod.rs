@@ -9,6 +9,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod dump;
+pub mod geo;
 pub mod hash;
 pub mod keys;
 pub mod list;
@@ -20,6 +21,7 @@ pub mod replication;
 pub mod sentinel;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod stream;
 pub mod string;
 pub mod topic;
@@ -225,6 +227,8 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         set::COMMANDS,
         hash::COMMANDS,
         zset::COMMANDS,
+        geo::COMMANDS,
+        sort::COMMANDS,
         multi::COMMANDS,
         stream::COMMANDS,
         pubsub::COMMANDS,
