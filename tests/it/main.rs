@@ -12,6 +12,7 @@ mod config;
 mod connection;
 mod dump;
 mod embed;
+mod geo;
 mod hash;
 mod kafka;
 mod kafka_groups;

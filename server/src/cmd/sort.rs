@@ -183,19 +183,19 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Bytes], readonly: bool) -> CmdResult {
     };
     let mut vector: Vec<SortObj> = Vec::with_capacity(vectorlen.max(0) as usize);
     match ctx.db().keys.get(&key[..]).map(|e| &e.value) {
+        // An empty LIMIT window on a list: nothing to load, start/end stay as they are.
+        Some(Value::List(_)) if direct && end < start => {}
         Some(Value::List(l)) if direct => {
-            if end >= start {
-                let l: &List = l;
-                let n = vectorlen.max(0) as usize;
-                if desc {
-                    let first = l.len() - start as usize;
-                    vector.extend(l.iter().take(first).rev().take(n).map(mk));
-                } else {
-                    vector.extend(l.iter().skip(start as usize).take(n).map(mk));
-                }
-                end -= start;
-                start = 0;
+            let l: &List = l;
+            let n = vectorlen.max(0) as usize;
+            if desc {
+                let first = l.len() - start as usize;
+                vector.extend(l.iter().take(first).rev().take(n).map(mk));
+            } else {
+                vector.extend(l.iter().skip(start as usize).take(n).map(mk));
             }
+            end -= start;
+            start = 0;
         }
         Some(Value::List(l)) => vector.extend(l.iter().map(mk)),
         Some(Value::Set(s)) => vector.extend(crate::db::set::reply_order(s).into_iter().map(mk)),
