@@ -61,6 +61,26 @@ print(r.sort_ro("ids", alpha=True))
 r.geoadd("Sicily", [13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania"])
 "##;
 
+const RELOAD_PY: &str = r#"
+import sys, redis
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), decode_responses=True)
+print(r.execute_command("DEBUG", "RELOAD"))
+print(r.lrange("names", 0, -1), r.type("names"))
+print(r.geodist("Sicily", "Palermo", "Catania", unit="km"))
+print(r.info("persistence")["rdb_last_load_keys_loaded"])
+"#;
+
+#[test]
+fn sort_store_survives_debug_reload() {
+    let s = TestServer::start_with(&["--save", "", "--enable-debug-command", "local"]);
+    let port = s.port().to_string();
+    python(SORT_PY, &port);
+    assert_eq!(
+        python(RELOAD_PY, &port).lines().collect::<Vec<_>>(),
+        ["OK", "['bob', 'cyd', 'ann'] list", "166.2742", "9"]
+    );
+}
+
 /// SORT ... STORE and GEOADD results are written to the RDB by SAVE and replayed from the
 /// AOF (GEOADD propagates as ZADD, SORT STORE as itself): both restarts give them back.
 #[test]

@@ -573,52 +573,52 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("geoadd", -5, WRITE | DENYOOM, geoadd)
         .keys(1, 1, 1)
         .group(G)
-        .doc("3.2.0", "Adds one or more members to a geospatial index. The key is created if it doesn't exist.", "O(log(N)) for each item added, where N is the number of elements in the sorted set.")
+        .doc("3.2.0", "Add one or more geospatial items in the geospatial index represented using a sorted set", "O(log(N)) for each item added, where N is the number of elements in the sorted set.")
         .syntax("key [NX | XX] [CH] longitude latitude member [longitude latitude member ...]"),
     CommandSpec::new("geodist", -4, READONLY, geodist)
         .keys(1, 1, 1)
         .group(G)
-        .doc("3.2.0", "Returns the distance between two members of a geospatial index.", "O(1)")
+        .doc("3.2.0", "Returns the distance between two members of a geospatial index", "O(log(N))")
         .syntax("key member1 member2 [M | KM | FT | MI]"),
     CommandSpec::new("geohash", -2, READONLY, geohash_cmd)
         .keys(1, 1, 1)
         .group(G)
-        .doc("3.2.0", "Returns members from a geospatial index as geohash strings.", "O(1) for each member requested.")
+        .doc("3.2.0", "Returns members of a geospatial index as standard geohash strings", "O(log(N)) for each member requested, where N is the number of elements in the sorted set.")
         .syntax("key [member [member ...]]"),
     CommandSpec::new("geopos", -2, READONLY, geopos)
         .keys(1, 1, 1)
         .group(G)
-        .doc("3.2.0", "Returns the longitude and latitude of members from a geospatial index.", "O(1) for each member requested.")
+        .doc("3.2.0", "Returns longitude and latitude of members of a geospatial index", "O(N) where N is the number of members requested.")
         .syntax("key [member [member ...]]"),
     CommandSpec::new("georadius", -6, WRITE | DENYOOM | MOVABLEKEYS, georadius)
         .keys(1, 1, 1)
         .group(G)
-        .doc("3.2.0", "Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.")
+        .doc("3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.")
         .syntax("key longitude latitude radius M | KM | FT | MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]"),
     CommandSpec::new("georadius_ro", -6, READONLY, georadius_ro)
         .keys(1, 1, 1)
         .group(G)
-        .doc("3.2.10", "Returns members from a geospatial index that are within a distance from a coordinate.", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.")
+        .doc("3.2.10", "A read-only variant for GEORADIUS", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.")
         .syntax("key longitude latitude radius M | KM | FT | MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]"),
     CommandSpec::new("georadiusbymember", -5, WRITE | DENYOOM | MOVABLEKEYS, georadiusbymember)
         .keys(1, 1, 1)
         .group(G)
-        .doc("3.2.0", "Queries a geospatial index for members within a distance from a member, optionally stores the result.", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.")
+        .doc("3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.")
         .syntax("key member radius M | KM | FT | MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC] [STORE key | STOREDIST key]"),
     CommandSpec::new("georadiusbymember_ro", -5, READONLY, georadiusbymember_ro)
         .keys(1, 1, 1)
         .group(G)
-        .doc("3.2.10", "Returns members from a geospatial index that are within a distance from a member.", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.")
+        .doc("3.2.10", "A read-only variant for GEORADIUSBYMEMBER", "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.")
         .syntax("key member radius M | KM | FT | MI [WITHCOORD] [WITHDIST] [WITHHASH] [COUNT count [ANY]] [ASC | DESC]"),
     CommandSpec::new("geosearch", -7, READONLY, geosearch)
         .keys(1, 1, 1)
         .group(G)
-        .doc("6.2.0", "Queries a geospatial index for members inside an area of a box or a circle.", "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape")
+        .doc("6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle.", "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape")
         .syntax("key FROMMEMBER member | FROMLONLAT longitude latitude BYRADIUS radius M | KM | FT | MI | BYBOX width height M | KM | FT | MI [ASC | DESC] [COUNT count [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]"),
     CommandSpec::new("geosearchstore", -8, WRITE | DENYOOM, geosearchstore)
         .keys(1, 2, 1)
         .group(G)
-        .doc("6.2.0", "Queries a geospatial index for members inside an area of a box or a circle, optionally stores the result.", "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape")
+        .doc("6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.", "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape")
         .syntax("destination source FROMMEMBER member | FROMLONLAT longitude latitude BYRADIUS radius M | KM | FT | MI | BYBOX width height M | KM | FT | MI [ASC | DESC] [COUNT count [ANY]] [STOREDIST]"),
 ];
 

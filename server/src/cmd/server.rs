@@ -515,7 +515,7 @@ pub fn debug_allowed(setting: &str, peer: std::net::SocketAddr) -> bool {
 /// ```text
 /// DEBUG subcommand [argument ...]
 /// ```
-/// SLEEP, SET-ACTIVE-EXPIRE, PROTOCOL, ERROR, LOG and HELP; SLEEP holds the keyspace
+/// SLEEP, SET-ACTIVE-EXPIRE, PROTOCOL, ERROR, LOG, POPULATE, RELOAD (no options) and HELP; SLEEP holds the keyspace
 /// lock, stopping the server as in Redis.
 fn debug(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if !debug_allowed(
@@ -549,6 +549,11 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         (b"error", 3) => Ok(Reply::Error(argv[2].clone())),
         (b"protocol", 3) => debug_protocol(ctx, &argv[2]),
         (b"populate", 3..=5) => debug_populate(ctx, argv),
+        (b"reload", 2) => {
+            let config = ctx.config.clone();
+            crate::persist::load::debug_reload(ctx.shared, ctx.state, &config, ctx.now_ms)?;
+            Ok(Reply::ok())
+        }
         _ => Err(subcommand_syntax_error(argv)),
     }
 }
