@@ -717,5 +717,27 @@ mod tests {
         );
         db.run(&["GEOADD", "Sicily", "13.361389", "38.115556", "Palermo"]);
         assert!(db.take_propagated().is_empty());
+        db.run(&["MULTI"]);
+        db.run(&["GEOADD", "Sicily", "15.087269", "37.502669", "Catania"]);
+        db.run(&[
+            "GEOSEARCHSTORE",
+            "d",
+            "Sicily",
+            "FROMMEMBER",
+            "Palermo",
+            "BYRADIUS",
+            "1",
+            "km",
+        ]);
+        db.run(&["EXEC"]);
+        assert_eq!(
+            db.take_propagated(),
+            vec![
+                "MULTI".to_string(),
+                "zadd Sicily 3479447370796909 Catania".to_string(),
+                "GEOSEARCHSTORE d Sicily FROMMEMBER Palermo BYRADIUS 1 km".to_string(),
+                "EXEC".to_string(),
+            ]
+        );
     }
 }

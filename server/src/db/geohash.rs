@@ -223,14 +223,28 @@ fn area_to_lon_lat(a: &Area) -> [f64; 2] {
     [lon, lat]
 }
 
+/// C's `(uint64_t)` cast of a double as x86-64 compilers emit it (cvttsd2si, with 2^63
+/// subtracted first for large values; out of range gives 0x8000000000000000). Scores set
+/// by plain ZADD (negative, huge, infinite) decode to the same odd positions as in Redis.
+fn c_double_to_u64(x: f64) -> u64 {
+    const TWO63: f64 = 9223372036854775808.0;
+    let cvt = |v: f64| -> i64 {
+        if v.is_nan() || !(-TWO63..TWO63).contains(&v) {
+            i64::MIN
+        } else {
+            v as i64
+        }
+    };
+    if x < TWO63 {
+        cvt(x) as u64
+    } else {
+        (cvt(x - TWO63) as u64) ^ (1 << 63)
+    }
+}
+
 /// Redis's decodeGeohash: a zset score back to (longitude, latitude).
 pub fn decode_score(score: f64) -> Option<[f64; 2]> {
-    // C's (uint64_t) cast; scores written by GEOADD are 52-bit integers.
-    let bits = if score.is_nan() || score <= 0.0 {
-        0
-    } else {
-        score as u64
-    };
+    let bits = c_double_to_u64(score);
     let (lo, la) = coord_ranges();
     decode(
         lo,
@@ -515,6 +529,17 @@ mod tests {
             format!("{:.4}", distance(p[0], p[1], c[0], c[1])),
             "166274.1516"
         );
+    }
+
+    #[test]
+    fn score_casts_like_c() {
+        assert_eq!(c_double_to_u64(-1.0), u64::MAX);
+        assert_eq!(c_double_to_u64(-2.5), u64::MAX - 1);
+        assert_eq!(c_double_to_u64(0.5), 0);
+        assert_eq!(c_double_to_u64(f64::INFINITY), 0);
+        assert_eq!(c_double_to_u64(f64::NEG_INFINITY), 1 << 63);
+        assert_eq!(c_double_to_u64(1e19), 10_000_000_000_000_000_000);
+        assert_eq!(c_double_to_u64(1e300), 0);
     }
 
     #[test]
