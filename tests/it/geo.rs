@@ -68,6 +68,15 @@ print(r.execute_command("DEBUG", "RELOAD"))
 print(r.lrange("names", 0, -1), r.type("names"))
 print(r.geodist("Sicily", "Palermo", "Catania", unit="km"))
 print(r.info("persistence")["rdb_last_load_keys_loaded"])
+# NOSAVE NOFLUSH MERGE: keys of the last save come back on top of the current data.
+r.delete("names")
+r.set("fresh", "1")
+print(r.execute_command("DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"))
+print(r.lrange("names", 0, -1), r.get("fresh"))
+try:
+    r.execute_command("DEBUG", "RELOAD", "BOGUS")
+except redis.ResponseError as e:
+    print("error:", e)
 "#;
 
 #[test]
@@ -77,7 +86,15 @@ fn sort_store_survives_debug_reload() {
     python(SORT_PY, &port);
     assert_eq!(
         python(RELOAD_PY, &port).lines().collect::<Vec<_>>(),
-        ["OK", "['bob', 'cyd', 'ann'] list", "166.2742", "9"]
+        [
+            "OK",
+            "['bob', 'cyd', 'ann'] list",
+            "166.2742",
+            "9",
+            "OK",
+            "['bob', 'cyd', 'ann'] 1",
+            "error: DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+        ]
     );
 }
 
