@@ -481,7 +481,7 @@ fn georadius_generic(ctx: &mut Ctx, argv: &[Bytes], src_idx: usize, v: Variant) 
                     item.push(distance_reply(p.dist / conversion));
                 }
                 if withhash {
-                    item.push(Reply::Int(p.score as i64));
+                    item.push(Reply::Int(geohash::c_double_to_i64(p.score)));
                 }
                 if withcoords {
                     item.push(coord_reply(resp3, [p.lon, p.lat]));

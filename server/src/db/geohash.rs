@@ -227,18 +227,22 @@ fn area_to_lon_lat(a: &Area) -> [f64; 2] {
 /// subtracted first for large values; out of range gives 0x8000000000000000). Scores set
 /// by plain ZADD (negative, huge, infinite) decode to the same odd positions as in Redis.
 fn c_double_to_u64(x: f64) -> u64 {
-    const TWO63: f64 = 9223372036854775808.0;
-    let cvt = |v: f64| -> i64 {
-        if v.is_nan() || !(-TWO63..TWO63).contains(&v) {
-            i64::MIN
-        } else {
-            v as i64
-        }
-    };
     if x < TWO63 {
-        cvt(x) as u64
+        c_double_to_i64(x) as u64
     } else {
-        (cvt(x - TWO63) as u64) ^ (1 << 63)
+        (c_double_to_i64(x - TWO63) as u64) ^ (1 << 63)
+    }
+}
+
+const TWO63: f64 = 9223372036854775808.0;
+
+/// C's `(long long)` cast of a double on x86-64 (cvttsd2si): out of range and NaN give
+/// 0x8000000000000000. WITHHASH prints a score this way.
+pub fn c_double_to_i64(v: f64) -> i64 {
+    if v.is_nan() || !(-TWO63..TWO63).contains(&v) {
+        i64::MIN
+    } else {
+        v as i64
     }
 }
 
