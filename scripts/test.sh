@@ -39,6 +39,7 @@ cargo test --workspace 2>&1 | grep -E -v '^(running 0 tests|test result: ok. 0 p
 echo "== benchmark script syntax check"
 bash -n benches/redis_benchmark.sh
 bash -n benches/alternate.sh
+bash -n benches/geo_sort.sh
 bash -n benches/persistence.sh
 python3 -m py_compile benches/bgsave_probe.py
 bash -n benches/kafka.sh

@@ -132,6 +132,8 @@ pub struct ClientState {
     /// EXEC is running this client's queue (Redis's CLIENT_DENY_BLOCKING): blocking
     /// commands must answer as their non-blocking form instead of blocking.
     pub in_exec: bool,
+    /// The script client (Redis's CLIENT_SCRIPT): runs commands for redis.call.
+    pub in_script: bool,
     /// Pub/sub subscriptions and the queue of messages to deliver (first SUBSCRIBE on).
     pub pubsub: Option<Box<crate::pubsub::ClientSubs>>,
     /// Set by a blocking command that must wait (see `crate::blocking`).
@@ -195,6 +197,7 @@ impl ClientState {
             multi: None,
             watched: Vec::new(),
             in_exec: false,
+            in_script: false,
             pubsub: None,
             blocked: None,
             aof_loader: false,

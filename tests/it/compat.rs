@@ -38,10 +38,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Scripts (file stems in tests/compat/) that must pass against Rill: every script except
-/// the ones waiting for a later issue, which `RILL_COMPAT=all` still reports on:
-/// `persistence` (SAVE, BGSAVE, LASTSAVE: the persistence issue)
-/// and `later` (HyperLogLog and SORT seen through COMMAND: the scripting/data-types issue).
+/// Scripts (file stems in tests/compat/) that must pass against Rill: all of them.
 const ENABLED: &[&str] = &[
     "basics",
     "blocking",
@@ -50,9 +47,11 @@ const ENABLED: &[&str] = &[
     "dump",
     "errors",
     "functions",
+    "geo",
     "hashes",
     "hyperloglog",
     "keys",
+    "later",
     "lists",
     "lua_libs",
     "multi",
@@ -63,6 +62,7 @@ const ENABLED: &[&str] = &[
     "scripting",
     "server",
     "sets",
+    "sort",
     "streams",
     "strings",
     "zsets",

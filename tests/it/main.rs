@@ -13,6 +13,7 @@ mod connection;
 mod dump;
 mod embed;
 mod functions;
+mod geo;
 mod hash;
 mod hyperloglog;
 mod kafka;

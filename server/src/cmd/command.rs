@@ -1199,6 +1199,26 @@ fn getkeys_common(argv: &[Bytes]) -> Result<(KeyHits, &[Bytes]), CmdError> {
             return Ok((keys, line));
         }
     }
+    // Key specs Redis cannot resolve (begin_search unknown) fall back to the command's
+    // getkeys callback: sortGetKeys / sortROGetKeys.
+    if reg.full_name == "sort" || reg.full_name == "sort_ro" {
+        let mut keys = crate::cmd::sort::sort_get_keys(line);
+        if reg.full_name == "sort_ro" {
+            keys.truncate(1);
+        }
+        let flags = |store: bool| -> Vec<String> {
+            let f: &[&str] = if store {
+                &["OW", "update"]
+            } else {
+                &["RO", "access"]
+            };
+            f.iter().map(|s| s.to_string()).collect()
+        };
+        return Ok((
+            keys.into_iter().map(|(i, st)| (i, flags(st))).collect(),
+            line,
+        ));
+    }
     match get_keys(&reg.full_name, spec, line) {
         Ok(keys) if !keys.is_empty() => Ok((keys, line)),
         _ if spec.flags & NO_MANDATORY_KEYS != 0 => Ok((vec![], line)),

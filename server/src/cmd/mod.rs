@@ -10,6 +10,7 @@ pub mod config;
 pub mod connection;
 pub mod dump;
 pub mod function;
+pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod keys;
@@ -23,6 +24,7 @@ pub mod scripting;
 pub mod sentinel;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod stream;
 pub mod string;
 pub mod topic;
@@ -229,6 +231,8 @@ pub fn families() -> Vec<&'static [CommandSpec]> {
         set::COMMANDS,
         hash::COMMANDS,
         zset::COMMANDS,
+        geo::COMMANDS,
+        sort::COMMANDS,
         multi::COMMANDS,
         stream::COMMANDS,
         pubsub::COMMANDS,

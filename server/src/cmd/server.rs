@@ -515,7 +515,7 @@ pub fn debug_allowed(setting: &str, peer: std::net::SocketAddr) -> bool {
 /// ```text
 /// DEBUG subcommand [argument ...]
 /// ```
-/// SLEEP, SET-ACTIVE-EXPIRE, PROTOCOL, ERROR, LOG and HELP; SLEEP holds the keyspace
+/// SLEEP, SET-ACTIVE-EXPIRE, PROTOCOL, ERROR, LOG, POPULATE, RELOAD and HELP; SLEEP holds the keyspace
 /// lock, stopping the server as in Redis.
 fn debug(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if !debug_allowed(
@@ -549,6 +549,26 @@ fn debug(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         (b"error", 3) => Ok(Reply::Error(argv[2].clone())),
         (b"protocol", 3) => debug_protocol(ctx, &argv[2]),
         (b"populate", 3..=5) => debug_populate(ctx, argv),
+        (b"reload", _) => {
+            let (mut save, mut flush, mut merge) = (true, true, false);
+            for o in &argv[2..] {
+                if eq_ic(o, "merge") {
+                    merge = true;
+                } else if eq_ic(o, "noflush") {
+                    flush = false;
+                } else if eq_ic(o, "nosave") {
+                    save = false;
+                } else {
+                    return Err(CmdError::err(
+                        "DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                    ));
+                }
+            }
+            let config = ctx.config.clone();
+            let opts = crate::persist::load::ReloadOptions { save, flush, merge };
+            crate::persist::load::debug_reload(ctx.shared, ctx.state, &config, ctx.now_ms, opts)?;
+            Ok(Reply::ok())
+        }
         _ => Err(subcommand_syntax_error(argv)),
     }
 }

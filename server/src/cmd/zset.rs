@@ -11,7 +11,7 @@ use rill_protocol::RespVersion;
 // Lookups
 
 /// Read lookup (lookupKeyRead + checkType).
-fn zread<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a ZSet>, CmdError> {
+pub(crate) fn zread<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a ZSet>, CmdError> {
     match db.get(key) {
         None => Ok(None),
         Some(e) => match &e.value {
@@ -22,7 +22,7 @@ fn zread<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a ZSet>, CmdError> {
 }
 
 /// Write lookup (lookupKeyWrite + checkType).
-fn zwrite<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut ZSet>, CmdError> {
+pub(crate) fn zwrite<'a>(db: &'a mut Db, key: &[u8]) -> Result<Option<&'a mut ZSet>, CmdError> {
     match db.get_mut(key) {
         None => Ok(None),
         Some(e) => match &mut e.value {
@@ -50,7 +50,7 @@ fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) -> bool {
 
 /// C's `strtod`: returns (value, bytes consumed, ERANGE). Consumed 0 means no conversion.
 /// Accepts leading whitespace, a sign, `inf`/`infinity`/`nan`, hex (`0x1p3`) and decimal.
-fn strtod(b: &[u8]) -> (f64, usize, bool) {
+pub(crate) fn strtod(b: &[u8]) -> (f64, usize, bool) {
     let mut i = 0;
     while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
         i += 1;
@@ -171,7 +171,7 @@ fn strtod(b: &[u8]) -> (f64, usize, bool) {
 
 /// A score argument as Redis's getDoubleFromObject reads it: the whole string, no
 /// leading space, no overflow or underflow to zero, not NaN.
-fn score_arg(b: &[u8]) -> Option<f64> {
+pub(crate) fn score_arg(b: &[u8]) -> Option<f64> {
     if b.is_empty() || b[0].is_ascii_whitespace() || b[0] == 0x0b {
         return None;
     }
@@ -182,7 +182,7 @@ fn score_arg(b: &[u8]) -> Option<f64> {
     Some(v)
 }
 
-fn float_or(b: &[u8], err: &str) -> Result<f64, CmdError> {
+pub(crate) fn float_or(b: &[u8], err: &str) -> Result<f64, CmdError> {
     score_arg(b).ok_or_else(|| CmdError::err(err))
 }
 
@@ -276,7 +276,7 @@ fn rank_bounds(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 // ---------------------------------------------------------------------------------------
 // Replies
 
-fn resp3(ctx: &Ctx) -> bool {
+pub(crate) fn resp3(ctx: &Ctx) -> bool {
     ctx.client.resp == RespVersion::Resp3
 }
 
@@ -306,7 +306,7 @@ fn scored_array<'a>(
 
 /// Writes a computed zset to `dst` (setKey, so any TTL goes) or deletes `dst` when the
 /// result is empty. Returns the stored length.
-fn store_result(ctx: &mut Ctx, dst: &[u8], z: ZSet, event: &str) -> i64 {
+pub(crate) fn store_result(ctx: &mut Ctx, dst: &[u8], z: ZSet, event: &str) -> i64 {
     let n = z.len() as i64;
     if n > 0 {
         ctx.db().set(dst, Value::ZSet(Box::new(z)), false);
@@ -486,7 +486,7 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[Bytes], incr_cmd: bool) -> CmdResult {
     })
 }
 
-fn zadd(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+pub(crate) fn zadd(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     zadd_generic(ctx, argv, false)
 }
 

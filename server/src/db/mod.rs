@@ -10,6 +10,7 @@
 //! - `glob`: Redis's `stringmatchlen`.
 //! - `ld80`: x87 `long double` arithmetic for INCRBYFLOAT and HINCRBYFLOAT.
 
+pub mod geohash;
 pub mod glob;
 pub mod hash;
 pub mod hll;

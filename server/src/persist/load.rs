@@ -122,6 +122,69 @@ fn rdb_into_store<R: std::io::BufRead>(
     Ok((store, stats))
 }
 
+/// DEBUG RELOAD's options: NOSAVE clears `save`, NOFLUSH clears `flush`, MERGE sets
+/// `merge` (loaded keys replace existing ones).
+#[derive(Clone, Copy, Debug)]
+pub struct ReloadOptions {
+    pub save: bool,
+    pub flush: bool,
+    pub merge: bool,
+}
+
+/// DEBUG RELOAD: saves the RDB, empties every database (invalidating WATCHes) and loads
+/// the file back, as Redis's rdbSave + emptyData + rdbLoad, under the keyspace lock.
+/// Without a flush the loaded keys are added on top; Redis aborts on a duplicate unless
+/// MERGE is given, Rill lets the loaded key win either way.
+pub fn debug_reload(
+    shared: &Shared,
+    state: &mut crate::shared::State,
+    config: &Config,
+    now_ms: i64,
+    opts: ReloadOptions,
+) -> Result<(), cmd::CmdError> {
+    if opts.save {
+        super::save(state, config, now_ms)?;
+    }
+    let path = config.dir.join(&config.dbfilename);
+    let failed = |e: String| {
+        tracing::warn!("DEBUG RELOAD: {e}");
+        cmd::CmdError::err("Error trying to load the RDB dump, check server logs.")
+    };
+    let file = std::fs::File::open(&path).map_err(|e| failed(e.to_string()))?;
+    let (loaded, stats) = rdb_into_store(
+        shared,
+        std::io::BufReader::with_capacity(1 << 20, file),
+        &path.display().to_string(),
+        config,
+        true,
+    )
+    .map_err(failed)?;
+    state.persist.last_load = stats;
+    for (db, new) in state.store.dbs.iter_mut().zip(loaded.dbs) {
+        if opts.flush {
+            db.flush();
+            db.keys = new.keys;
+            db.expires = new.expires;
+            db.avg_ttl = new.avg_ttl;
+            continue;
+        }
+        for (k, e) in new.keys {
+            let expire = new.expires.get(&k).copied();
+            db.set(&k, e.value, false);
+            if let Some(at) = expire {
+                db.set_expire(&k, at);
+            }
+        }
+    }
+    if opts.flush {
+        state.store.topic_offsets = loaded.topic_offsets;
+    } else {
+        state.store.topic_offsets.extend(loaded.topic_offsets);
+    }
+    tracing::warn!("DB reloaded by DEBUG RELOAD");
+    Ok(())
+}
+
 fn load_aof(shared: &Shared, config: &Config) -> Result<(), String> {
     let mpath = aof::manifest_path(config);
     let dir = mpath

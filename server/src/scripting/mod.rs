@@ -731,6 +731,7 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
     client.resp = RespVersion::Resp2;
     client.authenticated = true;
     client.in_exec = true;
+    client.in_script = true;
     client.is_master = ctx.client.is_master;
     client.aof_loader = ctx.client.aof_loader;
     let threshold = ctx.config.get_i64("busy-reply-threshold").max(0) as u64;
