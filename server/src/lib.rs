@@ -262,6 +262,11 @@ pub async fn run(config: Config) -> std::io::Result<()> {
             _ = term.recv() => tracing::info!("Received SIGTERM scheduling shutdown..."),
             _ = server.wait() => break,
         }
+        // A busy script would hold the keyspace forever: stop it, as Redis's
+        // whileBlockedCron does on a pending SIGTERM.
+        if server.shared.script.busy.load(Ordering::Acquire) {
+            server.shared.script.kill.store(true, Ordering::Relaxed);
+        }
         // A failed final save keeps the server up, as Redis does.
         match server.prepare_shutdown() {
             Ok(()) => break,

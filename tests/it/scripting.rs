@@ -270,3 +270,33 @@ fn function_kill_stops_a_busy_function() {
     let pong: String = redis::cmd("PING").query(&mut c).unwrap();
     assert_eq!(pong, "PONG");
 }
+
+#[test]
+fn sigterm_ends_a_busy_script_and_the_server() {
+    let mut s = TestServer::start_with(&["--busy-reply-threshold", "100"]);
+    let mut c = s.conn();
+    let port = s.port();
+    let runner = std::thread::spawn(move || {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+        let mut c = client.get_connection().unwrap();
+        let _: redis::RedisResult<String> = redis::cmd("EVAL")
+            .arg("while true do end")
+            .arg(0)
+            .query(&mut c);
+    });
+    assert!(wait_for(Duration::from_secs(20), || {
+        let r: redis::RedisResult<String> = redis::cmd("PING").query(&mut c);
+        format!("{r:?}").contains("BUSY")
+    }));
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status();
+    assert!(
+        wait_for(Duration::from_secs(10), || matches!(
+            s.child.try_wait(),
+            Ok(Some(_))
+        )),
+        "the server exits on SIGTERM during a busy script"
+    );
+    runner.join().unwrap();
+}
