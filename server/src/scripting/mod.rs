@@ -254,8 +254,11 @@ pub struct Scripting {
     env: Table,
     /// The real globals table (KEYS, ARGV live here).
     globals: Table,
-    /// Where `redis.call` finds the Rust function bound for the current run.
-    internal: Table,
+    /// The real `redis` table (scripts see a read-only proxy): `call` and `pcall` are
+    /// bound into it for each run.
+    redis_table: Table,
+    /// Runs since the last GC step.
+    gc_count: u32,
     /// Runs `f` under xpcall with the error handler: `runner(f, keys, args)`.
     runner: Function,
     /// The script's own client (Redis's lua client); taken while a script runs.
@@ -323,7 +326,7 @@ local runner = function(f, keys, args)
   if keys == nil then return xpcall(f, handler) end
   return xpcall(function() return f(keys, args) end, handler)
 end
-return env, runner
+return env, runner, redis
 "#;
 
 impl Scripting {
@@ -347,12 +350,16 @@ impl Scripting {
             lua.create_function(|lua, e: Value| pcall_error(lua, e))?,
         )?;
         let handler = lua.create_function(error_handler)?;
-        let (env, runner): (Table, Function) = lua
+        let (env, runner, redis_table): (Table, Function, Table) = lua
             .load(PRELUDE)
             .set_name("=redis_prelude")
             .call((internal.clone(), handler))?;
         let globals = lua.globals();
         lua.set_app_data(running.clone());
+        lua.set_app_data(RunOpts {
+            resp: RespVersion::Resp2,
+            suppress: 0,
+        });
         install_hook(&lua);
         Ok(Scripting {
             lua,
@@ -360,7 +367,8 @@ impl Scripting {
             scripts_bytes: 0,
             env,
             globals,
-            internal,
+            redis_table,
+            gc_count: 0,
             runner,
             client: None,
             running,
@@ -617,6 +625,70 @@ fn api_functions(lua: &Lua, t: &Table) -> mlua::Result<()> {
             Ok(())
         })?,
     )?;
+    t.raw_set(
+        "setresp",
+        lua.create_function(|lua, args: MultiValue| {
+            let v = match (args.len(), args.front()) {
+                (1, Some(Value::Integer(2))) => RespVersion::Resp2,
+                (1, Some(Value::Integer(3))) => RespVersion::Resp3,
+                (1, _) => return Err(mlua::Error::runtime("RESP version must be 2 or 3.")),
+                _ => {
+                    return Err(mlua::Error::runtime(
+                        "redis.setresp() requires one argument.",
+                    ))
+                }
+            };
+            if let Some(mut o) = lua.app_data_mut::<RunOpts>() {
+                o.resp = v;
+            }
+            Ok(())
+        })?,
+    )?;
+    t.raw_set(
+        "set_repl",
+        lua.create_function(|lua, args: MultiValue| {
+            let v = match (args.len(), args.front()) {
+                (1, Some(Value::Integer(i))) if (0..=3).contains(i) => *i,
+                (1, _) => {
+                    return Err(mlua::Error::runtime(
+                        "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                    ))
+                }
+                _ => {
+                    return Err(mlua::Error::runtime(
+                        "redis.set_repl() requires one argument.",
+                    ))
+                }
+            };
+            let mut suppress = 0;
+            if v & REPL_AOF == 0 {
+                suppress |= crate::propagate::SUPPRESS_AOF;
+            }
+            if v & REPL_REPLICA == 0 {
+                suppress |= crate::propagate::SUPPRESS_REPLICAS;
+            }
+            if let Some(mut o) = lua.app_data_mut::<RunOpts>() {
+                o.suppress = suppress;
+            }
+            Ok(())
+        })?,
+    )?;
+    t.raw_set(
+        "acl_check_cmd",
+        lua.create_function(|_, args: MultiValue| {
+            let Some(Value::String(name)) = args.front() else {
+                return Err(mlua::Error::runtime(
+                    "Please specify at least one argument for this redis lib call",
+                ));
+            };
+            if cmd::lookup(&name.as_bytes()).is_none() {
+                return Err(mlua::Error::runtime(
+                    "Invalid command passed to redis.acl_check_cmd()",
+                ));
+            }
+            Ok(true)
+        })?,
+    )?;
     t.raw_set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
     t.raw_set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
     t.raw_set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
@@ -661,6 +733,17 @@ fn error_text(s: &[u8]) -> Vec<u8> {
     }
     v
 }
+
+/// What the script set with redis.setresp / redis.set_repl (Lua app data, so those
+/// functions need no binding per run).
+struct RunOpts {
+    resp: RespVersion,
+    /// `crate::propagate::SUPPRESS_*` bits.
+    suppress: u8,
+}
+
+/// Redis's LUA_GC_CYCLE_PERIOD: a GC step every 50 runs.
+const GC_CYCLE_PERIOD: u32 = 50;
 
 /// What one run needs besides the Ctx.
 pub struct RunSpec<'a> {
@@ -719,7 +802,7 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
         return Reply::error("ERR scripting is not initialised");
     };
     let lua = sc.lua.clone();
-    let internal = sc.internal.clone();
+    let redis_table = sc.redis_table.clone();
     let globals = sc.globals.clone();
     let runner = sc.runner.clone();
     let running = sc.running.clone();
@@ -737,6 +820,10 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
     let threshold = ctx.config.get_i64("busy-reply-threshold").max(0) as u64;
     let from_master = ctx.client.is_master || ctx.client.aof_loader;
     running.start(threshold, spec.fcall, from_master);
+    if let Some(mut o) = lua.app_data_mut::<RunOpts>() {
+        o.resp = RespVersion::Resp2;
+        o.suppress = 0;
+    }
     let run = RefCell::new(Run {
         ctx,
         client,
@@ -763,70 +850,9 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
                 }
             }
         })?;
-        let setresp = scope.create_function_mut(|_, args: MultiValue| {
-            let v = match (args.len(), args.front()) {
-                (1, Some(Value::Integer(2))) => RespVersion::Resp2,
-                (1, Some(Value::Integer(3))) => RespVersion::Resp3,
-                (1, _) => return Err(mlua::Error::runtime("RESP version must be 2 or 3.")),
-                _ => {
-                    return Err(mlua::Error::runtime(
-                        "redis.setresp() requires one argument.",
-                    ))
-                }
-            };
-            run.borrow_mut().client.resp = v;
-            Ok(())
-        })?;
-        let set_repl = scope.create_function_mut(|_, args: MultiValue| {
-            let v = match (args.len(), args.front()) {
-                (1, Some(Value::Integer(i))) if (0..=3).contains(i) => *i,
-                (1, _) => return Err(mlua::Error::runtime(
-                    "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
-                )),
-                _ => {
-                    return Err(mlua::Error::runtime(
-                        "redis.set_repl() requires one argument.",
-                    ))
-                }
-            };
-            let mut r = run.borrow_mut();
-            let mut suppress = 0;
-            if v & REPL_AOF == 0 {
-                suppress |= crate::propagate::SUPPRESS_AOF;
-            }
-            if v & REPL_REPLICA == 0 {
-                suppress |= crate::propagate::SUPPRESS_REPLICAS;
-            }
-            r.ctx.state.prop.suppress = suppress;
-            Ok(())
-        })?;
-        let acl_check = scope.create_function_mut(|_, args: MultiValue| {
-            let Some(Value::String(name)) = args.front() else {
-                return Err(mlua::Error::runtime(
-                    "Please specify at least one argument for this redis lib call",
-                ));
-            };
-            if cmd::lookup(&name.as_bytes()).is_none() {
-                return Err(mlua::Error::runtime(
-                    "Invalid command passed to redis.acl_check_cmd()",
-                ));
-            }
-            Ok(true)
-        })?;
-        let api: Table = internal.raw_get("api")?;
-        api.raw_set("setresp", setresp)?;
-        api.raw_set("set_repl", set_repl)?;
-        api.raw_set("acl_check_cmd", acl_check)?;
-        api.raw_set("call", call)?;
-        api.raw_set("pcall", pcall)?;
-        // `redis` was copied from `api` at start-up: refresh the bound functions.
-        let redis_proxy: Table = globals.raw_get("redis")?;
-        if let Some(mt) = redis_proxy.metatable() {
-            let real: Table = mt.raw_get("__index")?;
-            for k in ["call", "pcall", "setresp", "set_repl", "acl_check_cmd"] {
-                real.raw_set(k, api.raw_get::<Value>(k)?)?;
-            }
-        }
+        // Only these two need the run's Ctx; they go straight into the real `redis`.
+        redis_table.raw_set("call", call)?;
+        redis_table.raw_set("pcall", pcall)?;
         if !spec.fcall {
             globals.raw_set("KEYS", string_array(&lua, spec.keys)?)?;
             globals.raw_set("ARGV", string_array(&lua, spec.args)?)?;
@@ -848,7 +874,8 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
             let ok = matches!(ret.pop_front(), Some(Value::Boolean(true)));
             let v = ret.pop_front().unwrap_or(Value::Nil);
             if ok {
-                lua_to_reply(&v, client.resp)
+                let resp = lua.app_data_ref::<RunOpts>().map_or(client.resp, |o| o.resp);
+                lua_to_reply(&v, resp)
             } else if killed {
                 Reply::error("ERR Script killed by user with SCRIPT KILL...")
             } else {
@@ -857,14 +884,15 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
         }
         Err(e) => Reply::Error(Bytes::from(format!("ERR {}", lua_error_text(&e)))),
     };
-    // KEYS/ARGV of this run must not leak into the next.
-    let _ = globals.raw_set("KEYS", Value::Nil);
-    let _ = globals.raw_set("ARGV", Value::Nil);
     if let Some(sc) = ctx.state.scripting.as_mut() {
         sc.client = Some(client);
+        // Redis's periodic lua_gc step keeps the VM's memory bounded.
+        sc.gc_count += 1;
+        if sc.gc_count >= GC_CYCLE_PERIOD {
+            sc.gc_count = 0;
+            let _ = lua.gc_step_kbytes(GC_CYCLE_PERIOD as i32);
+        }
     }
-    // Redis's lua_gc step after each script keeps the VM's memory bounded.
-    let _ = lua.gc_step();
     reply
 }
 
@@ -963,6 +991,10 @@ fn script_call(lua: &Lua, r: &mut Run, args: MultiValue) -> Result<Value, Vec<u8
         && crate::evict::perform_evictions(r.ctx).is_err()
     {
         return fail("OOM command not allowed when used memory > 'maxmemory'.");
+    }
+    if let Some(o) = lua.app_data_ref::<RunOpts>() {
+        r.client.resp = o.resp;
+        r.ctx.state.prop.suppress = o.suppress;
     }
     let dirty = r.ctx.state.store.dirty;
     let reply = {
