@@ -798,13 +798,10 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
     if let Err(e) = prepare(ctx, &spec) {
         return Reply::Error(Bytes::from(e));
     }
-    let Some(sc) = ctx.state.scripting.as_mut() else {
+    // Out of the State for the run: no handle clones, and `run` may borrow the Ctx.
+    let Some(mut sc) = ctx.state.scripting.take() else {
         return Reply::error("ERR scripting is not initialised");
     };
-    let lua = sc.lua.clone();
-    let redis_table = sc.redis_table.clone();
-    let globals = sc.globals.clone();
-    let runner = sc.runner.clone();
     let running = sc.running.clone();
     let mut client = match sc.client.take() {
         Some(c) => c,
@@ -820,6 +817,7 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
     let threshold = ctx.config.get_i64("busy-reply-threshold").max(0) as u64;
     let from_master = ctx.client.is_master || ctx.client.aof_loader;
     running.start(threshold, spec.fcall, from_master);
+    let lua = &sc.lua;
     if let Some(mut o) = lua.app_data_mut::<RunOpts>() {
         o.resp = RespVersion::Resp2;
         o.suppress = 0;
@@ -851,17 +849,17 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
             }
         })?;
         // Only these two need the run's Ctx; they go straight into the real `redis`.
-        redis_table.raw_set("call", call)?;
-        redis_table.raw_set("pcall", pcall)?;
+        sc.redis_table.raw_set("call", call)?;
+        sc.redis_table.raw_set("pcall", pcall)?;
         if !spec.fcall {
-            globals.raw_set("KEYS", string_array(&lua, spec.keys)?)?;
-            globals.raw_set("ARGV", string_array(&lua, spec.args)?)?;
-            runner.call::<MultiValue>((spec.func.clone(), Value::Nil, Value::Nil))
+            sc.globals.raw_set("KEYS", string_array(lua, spec.keys)?)?;
+            sc.globals.raw_set("ARGV", string_array(lua, spec.args)?)?;
+            sc.runner.call::<MultiValue>((spec.func.clone(), Value::Nil, Value::Nil))
         } else {
-            runner.call::<MultiValue>((
+            sc.runner.call::<MultiValue>((
                 spec.func.clone(),
-                string_array(&lua, spec.keys)?,
-                string_array(&lua, spec.args)?,
+                string_array(lua, spec.keys)?,
+                string_array(lua, spec.args)?,
             ))
         }
     });
@@ -884,15 +882,14 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
         }
         Err(e) => Reply::Error(Bytes::from(format!("ERR {}", lua_error_text(&e)))),
     };
-    if let Some(sc) = ctx.state.scripting.as_mut() {
-        sc.client = Some(client);
-        // Redis's periodic lua_gc step keeps the VM's memory bounded.
-        sc.gc_count += 1;
-        if sc.gc_count >= GC_CYCLE_PERIOD {
-            sc.gc_count = 0;
-            let _ = lua.gc_step_kbytes(GC_CYCLE_PERIOD as i32);
-        }
+    sc.client = Some(client);
+    // Redis's periodic lua_gc step keeps the VM's memory bounded.
+    sc.gc_count += 1;
+    if sc.gc_count >= GC_CYCLE_PERIOD {
+        sc.gc_count = 0;
+        let _ = sc.lua.gc_step_kbytes(GC_CYCLE_PERIOD as i32);
     }
+    ctx.state.scripting = Some(sc);
     reply
 }
 
