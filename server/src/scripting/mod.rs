@@ -254,11 +254,6 @@ pub struct Scripting {
     env: Table,
     /// The real globals table (KEYS, ARGV live here).
     globals: Table,
-    /// The real `redis` table (scripts see a read-only proxy): `call` and `pcall` are
-    /// bound into it for each run.
-    redis_table: Table,
-    /// Runs since the last GC step.
-    gc_count: u32,
     /// Runs `f` under xpcall with the error handler: `runner(f, keys, args)`.
     runner: Function,
     /// The script's own client (Redis's lua client); taken while a script runs.
@@ -355,6 +350,31 @@ impl Scripting {
             .set_name("=redis_prelude")
             .call((internal.clone(), handler))?;
         let globals = lua.globals();
+        redis_table.raw_set(
+            "call",
+            lua.create_function(|lua, args: MultiValue| {
+                match BoundRun::with(lua, |r| script_call(lua, r, args)) {
+                    Some(Ok(v)) => Ok(v),
+                    Some(Err(text)) => Err(mlua::Error::external(ScriptErr(text))),
+                    None => Err(mlua::Error::runtime(NOT_IN_RUN)),
+                }
+            })?,
+        )?;
+        redis_table.raw_set(
+            "pcall",
+            lua.create_function(|lua, args: MultiValue| {
+                match BoundRun::with(lua, |r| script_call(lua, r, args)) {
+                    Some(Ok(v)) => Ok(v),
+                    Some(Err(text)) => {
+                        let t = lua.create_table()?;
+                        t.raw_set("err", lua.create_string(&text)?)?;
+                        Ok(Value::Table(t))
+                    }
+                    None => Err(mlua::Error::runtime(NOT_IN_RUN)),
+                }
+            })?,
+        )?;
+        lua.set_app_data(BoundRun(0));
         lua.set_app_data(running.clone());
         lua.set_app_data(RunOpts {
             resp: RespVersion::Resp2,
@@ -367,8 +387,6 @@ impl Scripting {
             scripts_bytes: 0,
             env,
             globals,
-            redis_table,
-            gc_count: 0,
             runner,
             client: None,
             running,
@@ -742,8 +760,50 @@ struct RunOpts {
     suppress: u8,
 }
 
-/// Redis's LUA_GC_CYCLE_PERIOD: a GC step every 50 runs.
-const GC_CYCLE_PERIOD: u32 = 50;
+const NOT_IN_RUN: &str = "redis.call can only be used while a script runs";
+
+/// The run `redis.call` / `redis.pcall` act on (Redis's curr_run_ctx): the address of
+/// `run()`'s `RefCell<Run>` while the script executes, 0 otherwise. Lua app data, so the
+/// two functions are created once with the VM; binding them per run through
+/// `Lua::scope` cost about a fifth of an EVALSHA's server time (perf, BENCHMARKS.md).
+struct BoundRun(usize);
+
+impl BoundRun {
+    /// Binds `run` until the returned guard drops (also on unwinding).
+    fn bind<'g>(lua: &'g Lua, run: &RefCell<Run>) -> BoundGuard<'g> {
+        if let Some(mut b) = lua.app_data_mut::<BoundRun>() {
+            b.0 = run as *const RefCell<Run> as usize;
+        }
+        BoundGuard(lua)
+    }
+
+    /// Calls `f` on the bound run; `None` outside a run (a reference to redis.call kept
+    /// and called later) or when the run is already borrowed.
+    fn with<R>(lua: &Lua, f: impl FnOnce(&mut Run) -> R) -> Option<R> {
+        let addr = lua.app_data_ref::<BoundRun>().map(|b| b.0)?;
+        if addr == 0 {
+            return None;
+        }
+        #[allow(unsafe_code)]
+        // SAFETY: `bind` stores the address of a `RefCell<Run>` that lives on `run()`'s
+        // stack for the whole runner call, and its guard resets it to 0 before that
+        // frame ends; Lua runs the script on this same thread, so redis.call only sees
+        // an address while the cell is alive. The RefCell's flag refuses re-entry.
+        let cell = unsafe { &*(addr as *const RefCell<Run>) };
+        let mut r = cell.try_borrow_mut().ok()?;
+        Some(f(&mut r))
+    }
+}
+
+struct BoundGuard<'g>(&'g Lua);
+
+impl Drop for BoundGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(mut b) = self.0.app_data_mut::<BoundRun>() {
+            b.0 = 0;
+        }
+    }
+}
 
 /// What one run needs besides the Ctx.
 pub struct RunSpec<'a> {
@@ -829,40 +889,23 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
         flags: spec.flags,
         running: running.clone(),
     });
-    let result = lua.scope(|scope| {
-        let call = scope.create_function_mut(|lua, args: MultiValue| {
-            let mut r = run.borrow_mut();
-            match script_call(lua, &mut r, args) {
-                Ok(v) => Ok(v),
-                Err(text) => Err(mlua::Error::external(ScriptErr(text))),
+    let result = {
+        let _bound = BoundRun::bind(lua, &run);
+        let call = || -> mlua::Result<MultiValue> {
+            if !spec.fcall {
+                sc.globals.raw_set("KEYS", string_array(lua, spec.keys)?)?;
+                sc.globals.raw_set("ARGV", string_array(lua, spec.args)?)?;
+                sc.runner.call::<MultiValue>((spec.func.clone(), Value::Nil, Value::Nil))
+            } else {
+                sc.runner.call::<MultiValue>((
+                    spec.func.clone(),
+                    string_array(lua, spec.keys)?,
+                    string_array(lua, spec.args)?,
+                ))
             }
-        })?;
-        let pcall = scope.create_function_mut(|lua, args: MultiValue| {
-            let mut r = run.borrow_mut();
-            match script_call(lua, &mut r, args) {
-                Ok(v) => Ok(v),
-                Err(text) => {
-                    let t = lua.create_table()?;
-                    t.raw_set("err", lua.create_string(&text)?)?;
-                    Ok(Value::Table(t))
-                }
-            }
-        })?;
-        // Only these two need the run's Ctx; they go straight into the real `redis`.
-        sc.redis_table.raw_set("call", call)?;
-        sc.redis_table.raw_set("pcall", pcall)?;
-        if !spec.fcall {
-            sc.globals.raw_set("KEYS", string_array(lua, spec.keys)?)?;
-            sc.globals.raw_set("ARGV", string_array(lua, spec.args)?)?;
-            sc.runner.call::<MultiValue>((spec.func.clone(), Value::Nil, Value::Nil))
-        } else {
-            sc.runner.call::<MultiValue>((
-                spec.func.clone(),
-                string_array(lua, spec.keys)?,
-                string_array(lua, spec.args)?,
-            ))
-        }
-    });
+        };
+        call()
+    };
     let Run { ctx, client, .. } = run.into_inner();
     running.finish();
     ctx.state.prop.suppress = 0;
@@ -883,12 +926,6 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
         Err(e) => Reply::Error(Bytes::from(format!("ERR {}", lua_error_text(&e)))),
     };
     sc.client = Some(client);
-    // Redis's periodic lua_gc step keeps the VM's memory bounded.
-    sc.gc_count += 1;
-    if sc.gc_count >= GC_CYCLE_PERIOD {
-        sc.gc_count = 0;
-        let _ = sc.lua.gc_step_kbytes(GC_CYCLE_PERIOD as i32);
-    }
     ctx.state.scripting = Some(sc);
     reply
 }
