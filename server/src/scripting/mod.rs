@@ -667,11 +667,9 @@ fn api_functions(lua: &Lua, t: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, args: MultiValue| {
             let v = match (args.len(), args.front()) {
                 (1, Some(Value::Integer(i))) if (0..=3).contains(i) => *i,
-                (1, _) => {
-                    return Err(mlua::Error::runtime(
-                        "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
-                    ))
-                }
+                (1, _) => return Err(mlua::Error::runtime(
+                    "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                )),
                 _ => {
                     return Err(mlua::Error::runtime(
                         "redis.set_repl() requires one argument.",
@@ -895,7 +893,8 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
             if !spec.fcall {
                 sc.globals.raw_set("KEYS", string_array(lua, spec.keys)?)?;
                 sc.globals.raw_set("ARGV", string_array(lua, spec.args)?)?;
-                sc.runner.call::<MultiValue>((spec.func.clone(), Value::Nil, Value::Nil))
+                sc.runner
+                    .call::<MultiValue>((spec.func.clone(), Value::Nil, Value::Nil))
             } else {
                 sc.runner.call::<MultiValue>((
                     spec.func.clone(),
@@ -915,7 +914,9 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
             let ok = matches!(ret.pop_front(), Some(Value::Boolean(true)));
             let v = ret.pop_front().unwrap_or(Value::Nil);
             if ok {
-                let resp = lua.app_data_ref::<RunOpts>().map_or(client.resp, |o| o.resp);
+                let resp = lua
+                    .app_data_ref::<RunOpts>()
+                    .map_or(client.resp, |o| o.resp);
                 lua_to_reply(&v, resp)
             } else if killed {
                 Reply::error("ERR Script killed by user with SCRIPT KILL...")
