@@ -20,8 +20,16 @@ fn info_field(s: &TestServer, section: &str, name: &str) -> u64 {
 fn maxclients_rejects_extra_connections() {
     let s = TestServer::start_with(&["--maxclients", "2"]);
     let mut a = Raw::connect(s.addr);
-    let mut b = Raw::connect(s.addr);
     a.expect("PING\r\n", "+PONG\r\n");
+    // The start-up probe's connection may still be closing: wait until `a` is alone.
+    assert!(wait_for(Duration::from_secs(5), || {
+        a.send(b"INFO clients\r\n");
+        let info = a.read_until(Duration::from_secs(5), |b| {
+            String::from_utf8_lossy(b).contains("clients_in_timeout_table")
+        });
+        String::from_utf8_lossy(&info).contains("connected_clients:1\r\n")
+    }));
+    let mut b = Raw::connect(s.addr);
     b.expect("PING\r\n", "+PONG\r\n");
     let mut c = Raw::connect(s.addr);
     let out = c.read_until(Duration::from_secs(5), |b| b.ends_with(b"\r\n"));
