@@ -40,6 +40,33 @@ fn info_field(c: &mut Connection, field: &str) -> String {
         .to_string()
 }
 
+/// Once `rc` has caught up with `mc`: FCALL bump on the master returns `counter`, a
+/// library `lib` (a no-writes function returning `ret`) loaded there reaches the
+/// replica, and FCALL_RO of `peek` and `lib` on the replica read `counter` and `ret`.
+fn replica_follows(mc: &mut Connection, rc: &mut Connection, counter: i64, lib: &str, ret: i64) {
+    assert!(wait_for(Duration::from_secs(20), || caught_up(mc, rc)));
+    assert_eq!(
+        fcall(mc, "bump", "n", &[&counter.to_string()]).unwrap(),
+        counter
+    );
+    load(
+        mc,
+        &format!(
+            "#!lua name={lib}\nredis.register_function{{function_name='{lib}', callback=function() return {ret} end, flags={{'no-writes'}}}}"
+        ),
+    );
+    assert!(wait_for(Duration::from_secs(20), || caught_up(mc, rc)));
+    let v: i64 = redis::cmd("FCALL_RO")
+        .arg("peek")
+        .arg(1)
+        .arg("n")
+        .query(rc)
+        .unwrap();
+    assert_eq!(v, counter);
+    let v: i64 = redis::cmd("FCALL_RO").arg(lib).arg(0).query(rc).unwrap();
+    assert_eq!(v, ret);
+}
+
 #[test]
 fn functions_survive_a_restart_with_rdb_only() {
     let args = &["--save", "3600 1", "--appendonly", "no"];
@@ -185,31 +212,8 @@ fn replicas_get_functions_by_full_sync_and_stream() {
     let r = TestServer::start_with(&["--save", ""]);
     let mut rc = r.conn();
     replicaof_port(&mut rc, m.port());
-    assert!(wait_for(Duration::from_secs(20), || caught_up(
-        &mut mc, &mut rc
-    )));
     // Full sync carried the library; the stream carries the next ones.
-    assert_eq!(fcall(&mut mc, "bump", "n", &["3"]).unwrap(), 3);
-    load(
-        &mut mc,
-        "#!lua name=later\nredis.register_function{function_name='later', callback=function() return 9 end, flags={'no-writes'}}",
-    );
-    assert!(wait_for(Duration::from_secs(20), || caught_up(
-        &mut mc, &mut rc
-    )));
-    let v: i64 = redis::cmd("FCALL_RO")
-        .arg("peek")
-        .arg(1)
-        .arg("n")
-        .query(&mut rc)
-        .unwrap();
-    assert_eq!(v, 3);
-    let v: i64 = redis::cmd("FCALL_RO")
-        .arg("later")
-        .arg(0)
-        .query(&mut rc)
-        .unwrap();
-    assert_eq!(v, 9);
+    replica_follows(&mut mc, &mut rc, 3, "later", 9);
     // A replica refuses FUNCTION LOAD from its clients.
     let e = redis::cmd("FUNCTION")
         .arg("LOAD")
@@ -254,30 +258,7 @@ fn functions_replicate_between_redis_server_and_rill() {
     let r = TestServer::start_with(&["--save", ""]);
     let mut rc = r.conn();
     replicaof_port(&mut rc, m.port);
-    assert!(wait_for(Duration::from_secs(20), || caught_up(
-        &mut mc, &mut rc
-    )));
-    assert_eq!(fcall(&mut mc, "bump", "n", &["4"]).unwrap(), 4);
-    load(
-        &mut mc,
-        "#!lua name=more\nredis.register_function{function_name='more', callback=function() return 5 end, flags={'no-writes'}}",
-    );
-    assert!(wait_for(Duration::from_secs(20), || caught_up(
-        &mut mc, &mut rc
-    )));
-    let v: i64 = redis::cmd("FCALL_RO")
-        .arg("peek")
-        .arg(1)
-        .arg("n")
-        .query(&mut rc)
-        .unwrap();
-    assert_eq!(v, 4);
-    let v: i64 = redis::cmd("FCALL_RO")
-        .arg("more")
-        .arg(0)
-        .query(&mut rc)
-        .unwrap();
-    assert_eq!(v, 5);
+    replica_follows(&mut mc, &mut rc, 4, "more", 5);
 
     // Rill master, redis-server replica.
     let m = TestServer::start_with(&["--save", ""]);

@@ -969,9 +969,7 @@ fn error_from_table(v: &Value, name: &str) -> Reply {
 /// The lua client (Redis's scriptRunCtx.c, one per VM).
 fn lua_client(ctx: &Ctx) -> ClientState {
     let addr = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
-    let mut c = ClientState::new(ctx.shared, addr, addr);
-    c.name = String::new();
-    c
+    ClientState::new(ctx.shared, addr, addr)
 }
 
 /// `redis.call` / `redis.pcall`: runs one command (Redis's luaRedisGenericCommand +
