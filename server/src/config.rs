@@ -58,6 +58,8 @@ pub struct Config {
     pub appendonly: bool,
     pub dbfilename: String,
     pub latency_monitor_threshold: i64,
+    /// busy-reply-threshold (lua-time-limit) in ms, read by every script run.
+    pub busy_reply_threshold: u64,
     /// Started with `--sentinel` (or as `redis-sentinel`).
     pub sentinel_mode: bool,
     /// `sentinel ...` lines of the config file, for [`crate::sentinel`] to parse.
@@ -366,6 +368,7 @@ impl Default for Config {
             appendonly: false,
             dbfilename: "dump.rdb".into(),
             latency_monitor_threshold: 0,
+            busy_reply_threshold: 5000,
         };
         c.refresh();
         c
@@ -700,6 +703,7 @@ impl Config {
         self.appendonly = self.get_bool("appendonly");
         self.dbfilename = self.get("dbfilename").to_string();
         self.latency_monitor_threshold = self.int("latency-monitor-threshold");
+        self.busy_reply_threshold = self.int("busy-reply-threshold").max(0) as u64;
     }
 
     /// The config-file lines that express `p`'s current value, and whether they must be

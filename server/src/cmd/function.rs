@@ -356,7 +356,7 @@ fn fcall_generic(ctx: &mut Ctx, argv: &[Bytes], ro: bool) -> CmdResult {
     let Some(f) = sc.functions.get(&name) else {
         return Err(CmdError::err("Function not found"));
     };
-    let (func, flags, fname) = (f.func.clone(), f.flags, f.name.clone());
+    let (func, flags, fname) = (f.key.id(), f.flags, f.name.clone());
     let Ok(numkeys) = int_arg(&argv[2]) else {
         return Err(CmdError::err("Bad number of keys provided"));
     };

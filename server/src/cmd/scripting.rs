@@ -32,22 +32,31 @@ fn split_keys(argv: &[Bytes]) -> Result<(&[Bytes], &[Bytes]), CmdError> {
 fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) -> CmdResult {
     let (keys, args) = split_keys(argv)?;
     let sc = vm(ctx)?;
-    let sha = if by_sha {
-        // Redis compares the 40 characters case-insensitively.
-        let sha = lossy(&argv[1]).to_ascii_lowercase();
-        if !sc.scripts.contains_key(&sha) {
+    // Redis compares the 40 characters case-insensitively.
+    let mut lower = [0u8; 40];
+    let sha_owned;
+    let sha: &str = if by_sha {
+        let given = &argv[1];
+        let found = given.len() == 40 && {
+            for (d, s) in lower.iter_mut().zip(given.iter()) {
+                *d = s.to_ascii_lowercase();
+            }
+            std::str::from_utf8(&lower).is_ok_and(|s| sc.scripts.contains_key(s))
+        };
+        if !found {
             return Err(CmdError::Raw(
                 "NOSCRIPT No matching script. Please use EVAL.".into(),
             ));
         }
-        sha
+        std::str::from_utf8(&lower).expect("checked above")
     } else {
-        sc.load(&argv[1]).map_err(CmdError::Raw)?
+        sha_owned = sc.load(&argv[1]).map_err(CmdError::Raw)?;
+        &sha_owned
     };
-    let script = &sc.scripts[&sha];
+    let script = &sc.scripts[sha];
     let spec = RunSpec {
-        name: &sha,
-        func: script.func.clone(),
+        name: sha,
+        func: script.key.id(),
         flags: script.flags,
         keys,
         args,

@@ -22,7 +22,8 @@ use std::collections::BTreeMap;
 pub struct FunctionInfo {
     /// As registered (lookups are case-insensitive).
     pub name: String,
-    pub func: Function,
+    /// The callback in the Lua registry (runs push it from there, `raw.rs`).
+    pub key: mlua::RegistryKey,
     /// Script flags (`crate::scripting::NO_WRITES`, ...).
     pub flags: u32,
     pub description: Option<Bytes>,
@@ -256,11 +257,14 @@ fn register(
     if into.contains_key(&name) {
         return Err("Function already exists in the library");
     }
+    let key = lua
+        .create_registry_value(func)
+        .map_err(|_| "Out of memory registering the function")?;
     into.insert(
         name.clone(),
         FunctionInfo {
             name,
-            func,
+            key,
             flags,
             description: description.map(Bytes::from),
         },
@@ -434,6 +438,7 @@ impl Engine {
             return;
         }
         self.clear();
+        lua.expire_registry_values();
         for code in codes.values() {
             match self.compile(lua, code).and_then(|lib| self.add(lib, false)) {
                 Ok(()) => {}

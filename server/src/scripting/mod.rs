@@ -3,10 +3,10 @@
 //!
 //! - The VM lives in [`Scripting`] inside the keyspace `State`; scripts run with the
 //!   keyspace lock held, so they are atomic.
-//! - `redis.call` / `redis.pcall` are Lua wrappers over a Rust function bound for the
-//!   length of one run (`Lua::scope`): it runs the command through `cmd::call` on the
-//!   script's own client (Redis's lua client), so commandstats, keyspace notifications
-//!   and propagation work as for any command. The script's effects propagate as
+//! - `redis.call` / `redis.pcall` are C functions (`raw`) that find the current run
+//!   through a thread-local: they run the command through `cmd::call` on the script's
+//!   own client (Redis's lua client), so commandstats, keyspace notifications and
+//!   propagation work as for any command. The script's effects propagate as
 //!   commands, wrapped in MULTI/EXEC by the caller's `call()` (Redis 7.0 has only
 //!   effects replication).
 //! - The sandbox: scripts see a read-only proxy of the globals; reading a missing global
@@ -15,6 +15,7 @@
 
 pub mod functions;
 pub mod libs;
+mod raw;
 
 use crate::client::ClientState;
 use crate::cmd::{self, Ctx};
@@ -239,7 +240,8 @@ fn hand_off_event_loop() {
 /// A cached EVAL script.
 pub struct Script {
     pub body: Bytes,
-    pub func: Function,
+    /// The compiled function in the Lua registry (runs push it from there, `raw.rs`).
+    pub key: mlua::RegistryKey,
     pub flags: u32,
 }
 
@@ -250,12 +252,14 @@ pub struct Scripting {
     pub scripts: HashMap<String, Script>,
     /// Sum of the cached bodies' lengths (used_memory_scripts_eval).
     pub scripts_bytes: usize,
-    /// The environment scripts run in: a read-only view of `globals`.
+    /// The environment scripts run in: a read-only view of the real globals (where
+    /// KEYS and ARGV are set).
     env: Table,
-    /// The real globals table (KEYS, ARGV live here).
-    globals: Table,
-    /// Runs `f` under xpcall with the error handler: `runner(f, keys, args)`.
-    runner: Function,
+    /// The error handler scripts run under (Redis's __redis__err__handler), in the
+    /// Lua registry.
+    handler: mlua::RegistryKey,
+    /// The raw state runs use (`raw.rs`).
+    state: raw::MainState,
     /// The script's own client (Redis's lua client); taken while a script runs.
     client: Option<ClientState>,
     pub running: Arc<Running>,
@@ -263,7 +267,7 @@ pub struct Scripting {
     pub functions: functions::Engine,
 }
 
-/// Lua run once per VM: the sandbox, `redis.call`/`pcall` wrappers, the runner.
+/// Lua run once per VM: the sandbox and the `pcall`/`xpcall` wrappers.
 const PRELUDE: &str = r#"
 local internal, handler = ...
 local G = _G
@@ -317,11 +321,7 @@ local function fix(ok, ...)
 end
 G.pcall = function(f, ...) return fix(pcall_(f, ...)) end
 G.xpcall = function(f, h) return xpcall_(f, function(e) return h(convert(e)) end) end
-local runner = function(f, keys, args)
-  if keys == nil then return xpcall(f, handler) end
-  return xpcall(function() return f(keys, args) end, handler)
-end
-return env, runner, redis
+return env, redis
 "#;
 
 impl Scripting {
@@ -345,49 +345,35 @@ impl Scripting {
             lua.create_function(|lua, e: Value| pcall_error(lua, e))?,
         )?;
         let handler = lua.create_function(error_handler)?;
-        let (env, runner, redis_table): (Table, Function, Table) = lua
+        let (env, redis_table): (Table, Table) = lua
             .load(PRELUDE)
             .set_name("=redis_prelude")
-            .call((internal.clone(), handler))?;
-        let globals = lua.globals();
-        redis_table.raw_set(
-            "call",
-            lua.create_function(|lua, args: MultiValue| {
-                match BoundRun::with(lua, |r| script_call(lua, r, args)) {
-                    Some(Ok(v)) => Ok(v),
-                    Some(Err(text)) => Err(mlua::Error::external(ScriptErr(text))),
-                    None => Err(mlua::Error::runtime(NOT_IN_RUN)),
-                }
-            })?,
+            .call((internal.clone(), handler.clone()))?;
+        // SAFETY: both are C functions written for Lua's calling convention (raw.rs).
+        #[allow(unsafe_code)]
+        let (call, pcall) = unsafe {
+            (
+                lua.create_c_function(raw::redis_call)?,
+                lua.create_c_function(raw::redis_pcall)?,
+            )
+        };
+        redis_table.raw_set("call", call)?;
+        redis_table.raw_set("pcall", pcall)?;
+        lua.set_named_registry_value(
+            raw::CALL_ERROR_MT.to_str().expect("ascii"),
+            lua.create_table()?,
         )?;
-        redis_table.raw_set(
-            "pcall",
-            lua.create_function(|lua, args: MultiValue| {
-                match BoundRun::with(lua, |r| script_call(lua, r, args)) {
-                    Some(Ok(v)) => Ok(v),
-                    Some(Err(text)) => {
-                        let t = lua.create_table()?;
-                        t.raw_set("err", lua.create_string(&text)?)?;
-                        Ok(Value::Table(t))
-                    }
-                    None => Err(mlua::Error::runtime(NOT_IN_RUN)),
-                }
-            })?,
-        )?;
-        lua.set_app_data(BoundRun(0));
         lua.set_app_data(running.clone());
-        lua.set_app_data(RunOpts {
-            resp: RespVersion::Resp2,
-            suppress: 0,
-        });
         install_hook(&lua);
+        let state = raw::MainState::of(&lua)?;
+        let handler = lua.create_registry_value(handler)?;
         Ok(Scripting {
             lua,
             scripts: HashMap::new(),
             scripts_bytes: 0,
             env,
-            globals,
-            runner,
+            handler,
+            state,
             client: None,
             running,
             functions: functions::Engine::default(),
@@ -423,12 +409,16 @@ impl Scripting {
         let sha = sha1hex(body);
         if !self.scripts.contains_key(&sha) {
             let (func, flags) = self.compile(body)?;
+            let key = self
+                .lua
+                .create_registry_value(func)
+                .map_err(|e| format!("ERR {}", lua_error_text(&e)))?;
             self.scripts_bytes += body.len();
             self.scripts.insert(
                 sha.clone(),
                 Script {
                     body: body.clone(),
-                    func,
+                    key,
                     flags,
                 },
             );
@@ -440,6 +430,7 @@ impl Scripting {
     pub fn flush(&mut self) {
         self.scripts.clear();
         self.scripts_bytes = 0;
+        self.lua.expire_registry_values();
         let _ = self.lua.gc_collect();
     }
 }
@@ -481,10 +472,7 @@ fn error_value(lua: &Lua, err: Value) -> mlua::Result<Table> {
         return Ok(t);
     }
     let text = match &err {
-        Value::Error(e) => match script_err(e) {
-            Some(se) => se.0.clone(),
-            None => format!("ERR {}", lua_error_text(e)).into_bytes(),
-        },
+        Value::Error(e) => format!("ERR {}", lua_error_text(e)).into_bytes(),
         Value::String(s) => {
             let mut b = b"ERR ".to_vec();
             b.extend_from_slice(&s.as_bytes());
@@ -509,34 +497,16 @@ fn error_value(lua: &Lua, err: Value) -> mlua::Result<Table> {
 /// redis.setresp...) become their text, `ERR ...`, as in Redis; Lua values pass as is.
 fn pcall_error(lua: &Lua, err: Value) -> mlua::Result<Value> {
     Ok(match err {
-        Value::Error(e) => {
-            let text = match script_err(&e) {
-                Some(se) => se.0.clone(),
-                None => format!("ERR {}", lua_error_text(&e)).into_bytes(),
-            };
-            Value::String(lua.create_string(&text)?)
-        }
+        Value::Error(e) => Value::String(lua.create_string(format!("ERR {}", lua_error_text(&e)))?),
+        Value::Table(t) if is_call_error(lua, &t) => t.raw_get("err")?,
         other => other,
     })
 }
 
-/// The error redis.call raises: the full reply text (with its code).
-#[derive(Debug)]
-struct ScriptErr(Vec<u8>);
-
-impl std::fmt::Display for ScriptErr {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str(&String::from_utf8_lossy(&self.0))
-    }
-}
-
-impl std::error::Error for ScriptErr {}
-
-fn script_err(e: &mlua::Error) -> Option<&ScriptErr> {
-    match e {
-        mlua::Error::CallbackError { cause, .. } => script_err(cause),
-        other => other.downcast_ref::<ScriptErr>(),
-    }
+/// The table redis.call raised (raw.rs marks it with its own metatable).
+fn is_call_error(lua: &Lua, t: &Table) -> bool {
+    let marker = lua.named_registry_value::<Table>(raw::CALL_ERROR_MT.to_str().expect("ascii"));
+    matches!((t.metatable(), marker), (Some(m), Ok(k)) if m == k)
 }
 
 /// The first script frame from stack level `level` up: C functions (error, pcall, our
@@ -645,7 +615,7 @@ fn api_functions(lua: &Lua, t: &Table) -> mlua::Result<()> {
     )?;
     t.raw_set(
         "setresp",
-        lua.create_function(|lua, args: MultiValue| {
+        lua.create_function(|_, args: MultiValue| {
             let v = match (args.len(), args.front()) {
                 (1, Some(Value::Integer(2))) => RespVersion::Resp2,
                 (1, Some(Value::Integer(3))) => RespVersion::Resp3,
@@ -656,15 +626,13 @@ fn api_functions(lua: &Lua, t: &Table) -> mlua::Result<()> {
                     ))
                 }
             };
-            if let Some(mut o) = lua.app_data_mut::<RunOpts>() {
-                o.resp = v;
-            }
+            raw::with_run(|r| r.resp = v);
             Ok(())
         })?,
     )?;
     t.raw_set(
         "set_repl",
-        lua.create_function(|lua, args: MultiValue| {
+        lua.create_function(|_, args: MultiValue| {
             let v = match (args.len(), args.front()) {
                 (1, Some(Value::Integer(i))) if (0..=3).contains(i) => *i,
                 (1, _) => return Err(mlua::Error::runtime(
@@ -683,9 +651,7 @@ fn api_functions(lua: &Lua, t: &Table) -> mlua::Result<()> {
             if v & REPL_REPLICA == 0 {
                 suppress |= crate::propagate::SUPPRESS_REPLICAS;
             }
-            if let Some(mut o) = lua.app_data_mut::<RunOpts>() {
-                o.suppress = suppress;
-            }
+            raw::with_run(|r| r.suppress = suppress);
             Ok(())
         })?,
     )?;
@@ -750,64 +716,12 @@ fn error_text(s: &[u8]) -> Vec<u8> {
     v
 }
 
-/// What the script set with redis.setresp / redis.set_repl (Lua app data, so those
-/// functions need no binding per run).
-struct RunOpts {
-    resp: RespVersion,
-    /// `crate::propagate::SUPPRESS_*` bits.
-    suppress: u8,
-}
-
-const NOT_IN_RUN: &str = "redis.call can only be used while a script runs";
-
-/// The run `redis.call` / `redis.pcall` act on (Redis's curr_run_ctx): the address of
-/// `run()`'s `RefCell<Run>` while the script executes, 0 otherwise. Lua app data, so the
-/// two functions are created once with the VM; binding them per run through
-/// `Lua::scope` cost about a fifth of an EVALSHA's server time (perf, BENCHMARKS.md).
-struct BoundRun(usize);
-
-impl BoundRun {
-    /// Binds `run` until the returned guard drops (also on unwinding).
-    fn bind<'g>(lua: &'g Lua, run: &RefCell<Run>) -> BoundGuard<'g> {
-        if let Some(mut b) = lua.app_data_mut::<BoundRun>() {
-            b.0 = run as *const RefCell<Run> as usize;
-        }
-        BoundGuard(lua)
-    }
-
-    /// Calls `f` on the bound run; `None` outside a run (a reference to redis.call kept
-    /// and called later) or when the run is already borrowed.
-    fn with<R>(lua: &Lua, f: impl FnOnce(&mut Run) -> R) -> Option<R> {
-        let addr = lua.app_data_ref::<BoundRun>().map(|b| b.0)?;
-        if addr == 0 {
-            return None;
-        }
-        #[allow(unsafe_code)]
-        // SAFETY: `bind` stores the address of a `RefCell<Run>` that lives on `run()`'s
-        // stack for the whole runner call, and its guard resets it to 0 before that
-        // frame ends; Lua runs the script on this same thread, so redis.call only sees
-        // an address while the cell is alive. The RefCell's flag refuses re-entry.
-        let cell = unsafe { &*(addr as *const RefCell<Run>) };
-        let mut r = cell.try_borrow_mut().ok()?;
-        Some(f(&mut r))
-    }
-}
-
-struct BoundGuard<'g>(&'g Lua);
-
-impl Drop for BoundGuard<'_> {
-    fn drop(&mut self) {
-        if let Some(mut b) = self.0.app_data_mut::<BoundRun>() {
-            b.0 = 0;
-        }
-    }
-}
-
 /// What one run needs besides the Ctx.
 pub struct RunSpec<'a> {
     /// The sha for EVAL, the function name for FCALL (error texts).
     pub name: &'a str,
-    pub func: Function,
+    /// The function's Lua registry id (`Script::key`, `FunctionInfo::key`).
+    pub func: std::ffi::c_int,
     pub flags: u32,
     pub keys: &'a [Bytes],
     pub args: &'a [Bytes],
@@ -825,6 +739,10 @@ struct Run<'c, 'a> {
     read_only: bool,
     flags: u32,
     running: Arc<Running>,
+    /// What the script set with redis.setresp.
+    resp: RespVersion,
+    /// What it set with redis.set_repl: `crate::propagate::SUPPRESS_*` bits.
+    suppress: u8,
 }
 
 /// Checks a script may run at all (Redis's scriptPrepareForRun).
@@ -872,98 +790,34 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
     client.in_script = true;
     client.is_master = ctx.client.is_master;
     client.aof_loader = ctx.client.aof_loader;
-    let threshold = ctx.config.get_i64("busy-reply-threshold").max(0) as u64;
+    let threshold = ctx.config.busy_reply_threshold;
     let from_master = ctx.client.is_master || ctx.client.aof_loader;
     running.start(threshold, spec.fcall, from_master);
-    let lua = &sc.lua;
-    if let Some(mut o) = lua.app_data_mut::<RunOpts>() {
-        o.resp = RespVersion::Resp2;
-        o.suppress = 0;
-    }
     let run = RefCell::new(Run {
         ctx,
         client,
         read_only: spec.ro || spec.flags & NO_WRITES != 0,
         flags: spec.flags,
         running: running.clone(),
+        resp: RespVersion::Resp2,
+        suppress: 0,
     });
     let result = {
-        let _bound = BoundRun::bind(lua, &run);
-        let call = || -> mlua::Result<MultiValue> {
-            if !spec.fcall {
-                sc.globals.raw_set("KEYS", string_array(lua, spec.keys)?)?;
-                sc.globals.raw_set("ARGV", string_array(lua, spec.args)?)?;
-                sc.runner
-                    .call::<MultiValue>((spec.func.clone(), Value::Nil, Value::Nil))
-            } else {
-                sc.runner.call::<MultiValue>((
-                    spec.func.clone(),
-                    string_array(lua, spec.keys)?,
-                    string_array(lua, spec.args)?,
-                ))
-            }
-        };
-        call()
+        let _bound = raw::Bound::bind(&run);
+        raw::call_script(&sc.state, sc.handler.id(), &spec, &run)
     };
     let Run { ctx, client, .. } = run.into_inner();
     running.finish();
     ctx.state.prop.suppress = 0;
     let killed = running.kill.swap(false, Ordering::Relaxed);
-    let reply = match result {
-        Ok(mut ret) => {
-            let ok = matches!(ret.pop_front(), Some(Value::Boolean(true)));
-            let v = ret.pop_front().unwrap_or(Value::Nil);
-            if ok {
-                let resp = lua
-                    .app_data_ref::<RunOpts>()
-                    .map_or(client.resp, |o| o.resp);
-                lua_to_reply(&v, resp)
-            } else if killed {
-                Reply::error("ERR Script killed by user with SCRIPT KILL...")
-            } else {
-                error_from_table(&v, spec.name)
-            }
-        }
-        Err(e) => Reply::Error(Bytes::from(format!("ERR {}", lua_error_text(&e)))),
+    let reply = if !result.ok && killed {
+        Reply::error("ERR Script killed by user with SCRIPT KILL...")
+    } else {
+        result.reply
     };
     sc.client = Some(client);
     ctx.state.scripting = Some(sc);
     reply
-}
-
-fn string_array(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, b) in items.iter().enumerate() {
-        t.raw_set(i + 1, lua.create_string(b)?)?;
-    }
-    Ok(t)
-}
-
-/// The final error reply of a failed script (Redis's luaCallFunction error path):
-/// `<err> script: <name>, on <source>:<line>.`
-fn error_from_table(v: &Value, name: &str) -> Reply {
-    let Value::Table(t) = v else {
-        return Reply::error(format!("ERR Error running script {name}"));
-    };
-    let err: Option<mlua::String> = t.raw_get("err").ok();
-    let mut msg = match err {
-        Some(s) => s.as_bytes().to_vec(),
-        None => b"ERR unknown error".to_vec(),
-    };
-    let source: Option<mlua::String> = t.raw_get("source").ok();
-    let line: Option<i64> = t.raw_get("line").ok();
-    if let (Some(src), Some(line)) = (source, line) {
-        msg.extend_from_slice(
-            format!(" script: {}, on {}:{}.", name, src.to_string_lossy(), line).as_bytes(),
-        );
-    }
-    // An error reply is one line.
-    for c in msg.iter_mut() {
-        if *c == b'\r' || *c == b'\n' {
-            *c = b' ';
-        }
-    }
-    Reply::Error(Bytes::from(msg))
 }
 
 /// The lua client (Redis's scriptRunCtx.c, one per VM).
@@ -973,25 +827,9 @@ fn lua_client(ctx: &Ctx) -> ClientState {
 }
 
 /// `redis.call` / `redis.pcall`: runs one command (Redis's luaRedisGenericCommand +
-/// scriptCall). The error is the reply text, with its code.
-fn script_call(lua: &Lua, r: &mut Run, args: MultiValue) -> Result<Value, Vec<u8>> {
-    let fail = |text: &str| -> Result<Value, Vec<u8>> { Err(text.as_bytes().to_vec()) };
-    if args.is_empty() {
-        return fail("ERR Please specify at least one argument for this redis lib call");
-    }
-    let mut argv = Vec::with_capacity(args.len());
-    for v in args.iter() {
-        match v {
-            Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-            Value::Integer(_) | Value::Number(_) => match lua.coerce_string(v.clone()) {
-                Ok(Some(s)) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-                _ => {
-                    return fail("ERR Lua redis lib command arguments must be strings or integers")
-                }
-            },
-            _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
-        }
-    }
+/// scriptCall) on `argv` (not empty). The error is the reply text, with its code.
+fn script_call(r: &mut Run, argv: Vec<Bytes>) -> Result<Reply, Vec<u8>> {
+    let fail = |text: &str| -> Result<Reply, Vec<u8>> { Err(text.as_bytes().to_vec()) };
     let reg = match cmd::resolve(&argv) {
         Ok(reg) => reg,
         Err(_) if cmd::lookup(&argv[0]).is_none() => {
@@ -1025,10 +863,8 @@ fn script_call(lua: &Lua, r: &mut Run, args: MultiValue) -> Result<Value, Vec<u8
     {
         return fail("OOM command not allowed when used memory > 'maxmemory'.");
     }
-    if let Some(o) = lua.app_data_ref::<RunOpts>() {
-        r.client.resp = o.resp;
-        r.ctx.state.prop.suppress = o.suppress;
-    }
+    r.client.resp = r.resp;
+    r.ctx.state.prop.suppress = r.suppress;
     let dirty = r.ctx.state.store.dirty;
     let reply = {
         let mut c = Ctx {
@@ -1057,264 +893,8 @@ fn script_call(lua: &Lua, r: &mut Run, args: MultiValue) -> Result<Value, Vec<u8
             r.ctx.state.record_error(&b[1..end]);
             Err(b[1..end].to_vec())
         }
-        other => reply_to_lua(lua, &other, r.client.resp)
-            .map_err(|e| format!("ERR {}", lua_error_text(&e)).into_bytes()),
+        other => Ok(other),
     }
-}
-
-/// Converts a command's reply for the script (Redis's redisProtocolToLuaType), as the
-/// script's client would read it in `resp`.
-pub fn reply_to_lua(lua: &Lua, r: &Reply, resp: RespVersion) -> mlua::Result<Value> {
-    let resp3 = resp == RespVersion::Resp3;
-    Ok(match r {
-        Reply::Simple(s) => {
-            let t = lua.create_table()?;
-            t.raw_set("ok", lua.create_string(s)?)?;
-            Value::Table(t)
-        }
-        Reply::Error(s) => {
-            let t = lua.create_table()?;
-            t.raw_set("err", lua.create_string(s)?)?;
-            Value::Table(t)
-        }
-        Reply::Int(i) => Value::Number(*i as f64),
-        Reply::Bulk(b) => Value::String(lua.create_string(b)?),
-        Reply::Null | Reply::NullArray => {
-            if resp3 {
-                Value::Nil
-            } else {
-                Value::Boolean(false)
-            }
-        }
-        Reply::Array(items) | Reply::Push(items) => {
-            let t = lua.create_table_with_capacity(items.len(), 0)?;
-            for (i, it) in items.iter().enumerate() {
-                t.raw_set(i + 1, reply_to_lua(lua, it, resp)?)?;
-            }
-            Value::Table(t)
-        }
-        Reply::Set(items) => {
-            if resp3 {
-                let set = lua.create_table()?;
-                for it in items {
-                    set.raw_set(reply_to_lua(lua, it, resp)?, true)?;
-                }
-                let t = lua.create_table()?;
-                t.raw_set("set", set)?;
-                Value::Table(t)
-            } else {
-                let t = lua.create_table_with_capacity(items.len(), 0)?;
-                for (i, it) in items.iter().enumerate() {
-                    t.raw_set(i + 1, reply_to_lua(lua, it, resp)?)?;
-                }
-                Value::Table(t)
-            }
-        }
-        Reply::Map(pairs) => {
-            if resp3 {
-                let map = lua.create_table()?;
-                for (k, v) in pairs {
-                    map.raw_set(reply_to_lua(lua, k, resp)?, reply_to_lua(lua, v, resp)?)?;
-                }
-                let t = lua.create_table()?;
-                t.raw_set("map", map)?;
-                Value::Table(t)
-            } else {
-                let t = lua.create_table_with_capacity(pairs.len() * 2, 0)?;
-                for (i, (k, v)) in pairs.iter().enumerate() {
-                    t.raw_set(2 * i + 1, reply_to_lua(lua, k, resp)?)?;
-                    t.raw_set(2 * i + 2, reply_to_lua(lua, v, resp)?)?;
-                }
-                Value::Table(t)
-            }
-        }
-        Reply::Double(d) => {
-            if resp3 {
-                let t = lua.create_table()?;
-                t.raw_set("double", *d)?;
-                Value::Table(t)
-            } else {
-                Value::String(lua.create_string(rill_protocol::fmt::double_g17(*d))?)
-            }
-        }
-        Reply::Bool(b) => {
-            if resp3 {
-                Value::Boolean(*b)
-            } else {
-                Value::Number(if *b { 1.0 } else { 0.0 })
-            }
-        }
-        Reply::Verbatim(fmt, b) => {
-            if resp3 {
-                let v = lua.create_table()?;
-                v.raw_set("format", *fmt)?;
-                v.raw_set("string", lua.create_string(b)?)?;
-                let t = lua.create_table()?;
-                t.raw_set("verbatim_string", v)?;
-                Value::Table(t)
-            } else {
-                Value::String(lua.create_string(b)?)
-            }
-        }
-        Reply::BigNumber(b) => {
-            if resp3 {
-                let t = lua.create_table()?;
-                t.raw_set("big_number", lua.create_string(b)?)?;
-                Value::Table(t)
-            } else {
-                Value::String(lua.create_string(b)?)
-            }
-        }
-        Reply::Raw(b) => {
-            if b.as_ref() == b"+OK\r\n" {
-                let t = lua.create_table()?;
-                t.raw_set("ok", "OK")?;
-                return Ok(Value::Table(t));
-            }
-            if b.is_empty() {
-                return Ok(Value::Boolean(false));
-            }
-            let mut buf = bytes::BytesMut::from(&b[..]);
-            match rill_protocol::client::decode_reply(&mut buf) {
-                Ok(Some(f)) => frame_to_lua(lua, f, resp)?,
-                _ => Value::Boolean(false),
-            }
-        }
-    })
-}
-
-fn frame_to_lua(
-    lua: &Lua,
-    f: rill_protocol::client::Frame,
-    resp: RespVersion,
-) -> mlua::Result<Value> {
-    use rill_protocol::client::Frame as F;
-    let r = match f {
-        F::SimpleString { data, .. } => Reply::Simple(data),
-        F::SimpleError { data, .. } => Reply::Error(Bytes::copy_from_slice(data.as_bytes())),
-        F::Number { data, .. } => Reply::Int(data),
-        F::BlobString { data, .. } => Reply::Bulk(data),
-        F::Double { data, .. } => Reply::Double(data),
-        F::Boolean { data, .. } => Reply::Bool(data),
-        F::Null => Reply::Null,
-        F::Array { data, .. } => {
-            let t = lua.create_table_with_capacity(data.len(), 0)?;
-            for (i, it) in data.into_iter().enumerate() {
-                t.raw_set(i + 1, frame_to_lua(lua, it, resp)?)?;
-            }
-            return Ok(Value::Table(t));
-        }
-        _ => return Ok(Value::Boolean(false)),
-    };
-    reply_to_lua(lua, &r, resp)
-}
-
-/// A Lua number as Redis's `(long long)` cast gives it on x86-64: out of range and NaN
-/// become i64::MIN.
-fn lua_number_to_i64(n: f64) -> i64 {
-    if n.is_nan() || !(-9.223372036854776e18..9.223372036854776e18).contains(&n) {
-        i64::MIN
-    } else {
-        n as i64
-    }
-}
-
-/// Converts a script's return value to the reply (Redis's luaReplyToRedisReply); the
-/// booleans follow the script's `redis.setresp`.
-pub fn lua_to_reply(v: &Value, resp: RespVersion) -> Reply {
-    lua_to_reply_depth(v, resp, 0)
-}
-
-fn lua_to_reply_depth(v: &Value, resp: RespVersion, depth: usize) -> Reply {
-    if depth > 1000 {
-        return Reply::error("ERR reached lua stack limit");
-    }
-    match v {
-        Value::String(s) => Reply::Bulk(Bytes::copy_from_slice(&s.as_bytes())),
-        Value::Integer(i) => Reply::Int(*i),
-        Value::Number(n) => Reply::Int(lua_number_to_i64(*n)),
-        Value::Boolean(b) => {
-            if resp == RespVersion::Resp3 {
-                Reply::Bool(*b)
-            } else if *b {
-                Reply::Int(1)
-            } else {
-                Reply::Null
-            }
-        }
-        Value::Table(t) => table_to_reply(t, resp, depth),
-        _ => Reply::Null,
-    }
-}
-
-fn table_to_reply(t: &Table, resp: RespVersion, depth: usize) -> Reply {
-    let field = |name: &str| -> Value { t.raw_get(name).unwrap_or(Value::Nil) };
-    if let Value::String(s) = field("err") {
-        let mut b = s.as_bytes().to_vec();
-        for c in b.iter_mut() {
-            if *c == b'\r' || *c == b'\n' {
-                *c = b' ';
-            }
-        }
-        return Reply::Error(Bytes::from(b));
-    }
-    if let Value::String(s) = field("ok") {
-        let mut b = s.as_bytes().to_vec();
-        for c in b.iter_mut() {
-            if *c == b'\r' || *c == b'\n' {
-                *c = b' ';
-            }
-        }
-        return Reply::Simple(Bytes::from(b));
-    }
-    match field("double") {
-        Value::Number(n) => return Reply::Double(n),
-        Value::Integer(i) => return Reply::Double(i as f64),
-        _ => {}
-    }
-    if let Value::String(s) = field("big_number") {
-        return Reply::BigNumber(Bytes::copy_from_slice(&s.as_bytes()));
-    }
-    if let Value::Table(m) = field("map") {
-        let mut pairs = Vec::new();
-        for (k, v) in m.pairs::<Value, Value>().flatten() {
-            pairs.push((
-                lua_to_reply_depth(&k, resp, depth + 1),
-                lua_to_reply_depth(&v, resp, depth + 1),
-            ));
-        }
-        return Reply::Map(pairs);
-    }
-    if let Value::Table(s) = field("set") {
-        let mut items = Vec::new();
-        for (k, _) in s.pairs::<Value, Value>().flatten() {
-            items.push(lua_to_reply_depth(&k, resp, depth + 1));
-        }
-        return Reply::Set(items);
-    }
-    if let Value::Table(vt) = field("verbatim_string") {
-        let fmt: Option<mlua::String> = vt.raw_get("format").ok();
-        let s: Option<mlua::String> = vt.raw_get("string").ok();
-        if let (Some(f), Some(s)) = (fmt, s) {
-            let fmt: &'static str = match &f.as_bytes()[..] {
-                b"txt" => "txt",
-                b"mkd" => "mkd",
-                _ => "txt",
-            };
-            return Reply::Verbatim(fmt, Bytes::copy_from_slice(&s.as_bytes()));
-        }
-    }
-    let mut items = Vec::new();
-    let mut i = 1;
-    loop {
-        let v: Value = t.raw_get(i).unwrap_or(Value::Nil);
-        if v.is_nil() {
-            break;
-        }
-        items.push(lua_to_reply_depth(&v, resp, depth + 1));
-        i += 1;
-    }
-    Reply::Array(items)
 }
 
 #[cfg(test)]
@@ -1348,6 +928,7 @@ mod tests {
 
     #[test]
     fn numbers_convert_as_redis_casts_them() {
+        use raw::lua_number_to_i64;
         assert_eq!(lua_number_to_i64(3.99), 3);
         assert_eq!(lua_number_to_i64(-3.7), -3);
         assert_eq!(lua_number_to_i64(1e20), i64::MIN);
@@ -1362,13 +943,15 @@ mod tests {
     #[test]
     fn sandbox_denies_globals() {
         let sc = Scripting::new().unwrap();
+        let xpcall: Function = sc.lua.globals().raw_get("xpcall").unwrap();
+        let handler: Function = sc.lua.registry_value(&sc.handler).unwrap();
         let (f, _) = sc.compile(b"x = 1").unwrap();
-        let (ok, err): (bool, Table) = sc.runner.call((f, Value::Nil, Value::Nil)).unwrap();
+        let (ok, err): (bool, Table) = xpcall.call((f, &handler)).unwrap();
         assert!(!ok);
         let msg: String = err.raw_get("err").unwrap();
         assert_eq!(msg, "ERR user_script:1: Attempt to modify a readonly table");
         let (f, _) = sc.compile(b"return y").unwrap();
-        let (ok, err): (bool, Table) = sc.runner.call((f, Value::Nil, Value::Nil)).unwrap();
+        let (ok, err): (bool, Table) = xpcall.call((f, &handler)).unwrap();
         assert!(!ok);
         let msg: String = err.raw_get("err").unwrap();
         assert_eq!(
