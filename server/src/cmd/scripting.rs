@@ -37,18 +37,22 @@ fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) -> CmdRes
     let sha_owned;
     let sha: &str = if by_sha {
         let given = &argv[1];
-        let found = given.len() == 40 && {
+        let found = if given.len() == 40 {
             for (d, s) in lower.iter_mut().zip(given.iter()) {
                 *d = s.to_ascii_lowercase();
             }
-            std::str::from_utf8(&lower).is_ok_and(|s| sc.scripts.contains_key(s))
+            std::str::from_utf8(&lower)
+                .ok()
+                .filter(|s| sc.scripts.contains_key(*s))
+        } else {
+            None
         };
-        if !found {
+        let Some(sha) = found else {
             return Err(CmdError::Raw(
                 "NOSCRIPT No matching script. Please use EVAL.".into(),
             ));
-        }
-        std::str::from_utf8(&lower).expect("checked above")
+        };
+        sha
     } else {
         sha_owned = sc.load(&argv[1]).map_err(CmdError::Raw)?;
         &sha_owned

@@ -125,9 +125,17 @@ impl Running {
         self.base.elapsed().as_micros() as u64
     }
 
-    fn start(&self, threshold_ms: u64, is_function: bool, from_master: bool) {
+    /// `now`: the command's start (`Ctx::tick`), which saves a clock read per run.
+    fn start(
+        &self,
+        now: std::time::Instant,
+        threshold_ms: u64,
+        is_function: bool,
+        from_master: bool,
+    ) {
         self.threshold_ms.store(threshold_ms, Ordering::Relaxed);
-        self.start_us.store(self.now_us(), Ordering::Relaxed);
+        let start = now.saturating_duration_since(self.base).as_micros() as u64;
+        self.start_us.store(start, Ordering::Relaxed);
         self.kill.store(false, Ordering::Relaxed);
         self.wrote.store(false, Ordering::Relaxed);
         self.busy.store(false, Ordering::Relaxed);
@@ -792,7 +800,7 @@ pub fn run(ctx: &mut Ctx, spec: RunSpec) -> Reply {
     client.aof_loader = ctx.client.aof_loader;
     let threshold = ctx.config.busy_reply_threshold;
     let from_master = ctx.client.is_master || ctx.client.aof_loader;
-    running.start(threshold, spec.fcall, from_master);
+    running.start(ctx.tick, threshold, spec.fcall, from_master);
     let run = RefCell::new(Run {
         ctx,
         client,
