@@ -35,6 +35,14 @@ fn main() {
     let io_threads = config.get_i64("io-threads").max(1) as usize;
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.worker_threads(io_threads);
+    // Redis's main thread has the usual 8 MiB stack; script replies nest as deep as
+    // Lua's stack allows (about 8,000 levels) and are converted recursively. Debug
+    // builds' frames are several times larger.
+    builder.thread_stack_size(if cfg!(debug_assertions) {
+        32 << 20
+    } else {
+        8 << 20
+    });
     let rt = builder.enable_all().build().expect("tokio runtime");
     if let Err(e) = rt.block_on(rill_server::run(config)) {
         eprintln!("{e}");

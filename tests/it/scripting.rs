@@ -300,3 +300,36 @@ fn sigterm_ends_a_busy_script_and_the_server() {
     );
     runner.join().unwrap();
 }
+
+#[test]
+fn deeply_nested_script_replies_convert_up_to_luas_stack_limit() {
+    // Redis converts a returned table as deep as Lua's stack allows (about 8,000
+    // levels); past that the innermost reply is `reached lua stack limit`. Read as raw
+    // RESP: client parsers recurse.
+    let s = TestServer::start();
+    let out = python(
+        r#"
+import sys, socket
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+f = s.makefile("rb")
+def ev(depth):
+    body = ("local t = {} local c = t for i=1,%d do c[1] = {} c = c[1] end return t" % depth).encode()
+    s.sendall(b"*3\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n" % (len(body), body))
+    n = 0
+    while True:
+        line = f.readline()
+        if line == b"*1\r\n":
+            n += 1
+            continue
+        return n, line
+assert ev(7000) == (7000, b"*0\r\n"), ev(7000)
+n, last = ev(9000)
+assert 7000 < n < 9000 and last == b"-ERR reached lua stack limit\r\n", (n, last)
+s.sendall(b"*1\r\n$4\r\nPING\r\n")
+assert f.readline() == b"+PONG\r\n"
+print("ok")
+"#,
+        &s.port().to_string(),
+    );
+    assert_eq!(out.trim(), "ok");
+}

@@ -127,7 +127,7 @@ pub(super) fn call_script(
             let resp = run.borrow().resp;
             Ended {
                 ok: true,
-                reply: to_reply(l, top, resp, 0),
+                reply: to_reply(l, top, resp),
             }
         } else {
             Ended {
@@ -223,8 +223,10 @@ pub(super) fn lua_number_to_i64(n: f64) -> i64 {
 
 /// Converts the value at `idx` (absolute) to a reply (Redis's luaReplyToRedisReply);
 /// booleans follow the script's `redis.setresp`.
-unsafe fn to_reply(l: *mut lua_State, idx: c_int, resp: RespVersion, depth: usize) -> Reply {
-    if depth > 1000 || ffi::lua_checkstack(l, 4) == 0 {
+unsafe fn to_reply(l: *mut lua_State, idx: c_int, resp: RespVersion) -> Reply {
+    // Lua's own stack limit bounds the depth, as in Redis (LUAI_MAXCSTACK: 8,000 slots,
+    // one per level); the worker threads' 8 MiB stacks hold that many frames.
+    if ffi::lua_checkstack(l, 4) == 0 {
         return Reply::error("ERR reached lua stack limit");
     }
     match ffi::lua_type(l, idx) {
@@ -240,13 +242,13 @@ unsafe fn to_reply(l: *mut lua_State, idx: c_int, resp: RespVersion, depth: usiz
                 Reply::Null
             }
         }
-        ffi::LUA_TTABLE => table_to_reply(l, idx, resp, depth),
+        ffi::LUA_TTABLE => table_to_reply(l, idx, resp),
         _ => Reply::Null,
     }
 }
 
 /// A table: `{err=}`, `{ok=}`, the RESP3 forms, else an array up to the first nil.
-unsafe fn table_to_reply(l: *mut lua_State, t: c_int, resp: RespVersion, depth: usize) -> Reply {
+unsafe fn table_to_reply(l: *mut lua_State, t: c_int, resp: RespVersion) -> Reply {
     for (name, error) in [(&b"err"[..], true), (&b"ok"[..], false)] {
         if raw_field(l, t, name) == ffi::LUA_TSTRING {
             let b = Bytes::from(one_line(str_at(l, -1).to_vec()));
@@ -279,9 +281,9 @@ unsafe fn table_to_reply(l: *mut lua_State, t: c_int, resp: RespVersion, depth: 
             ffi::lua_pushnil(l);
             while ffi::lua_next(l, m) != 0 {
                 let top = ffi::lua_gettop(l);
-                let k = to_reply(l, top - 1, resp, depth + 1);
+                let k = to_reply(l, top - 1, resp);
                 if map {
-                    pairs.push((k, to_reply(l, top, resp, depth + 1)));
+                    pairs.push((k, to_reply(l, top, resp)));
                 } else {
                     items.push(k);
                 }
@@ -326,7 +328,7 @@ unsafe fn table_to_reply(l: *mut lua_State, t: c_int, resp: RespVersion, depth: 
             ffi::lua_pop(l, 1);
             break;
         }
-        items.push(to_reply(l, top, resp, depth + 1));
+        items.push(to_reply(l, top, resp));
         ffi::lua_pop(l, 1);
         i += 1;
     }
