@@ -185,7 +185,7 @@ async fn cron(shared: Arc<Shared>, broker: Arc<broker::Broker>) {
                 let budget = 20 * 10 * config.active_expire_effort as usize;
                 for (i, db) in state.store.dbs.iter_mut().enumerate() {
                     db.active_expire(budget);
-                    for key in db.expired_keys.drain(..) {
+                    for key in db.take_expired() {
                         state.prop.command(i, &[b"DEL".as_slice(), &key]);
                         pubsub::notify_keyspace(
                             &shared.pubsub,

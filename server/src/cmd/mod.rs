@@ -397,11 +397,11 @@ impl<'a> Ctx<'a> {
     /// Announces (and forgets) the keys lazily expired during this command, and
     /// propagates their deletion ahead of the command's own effects.
     pub fn notify_expired(&mut self) {
+        if !crate::db::expired_pending() {
+            return;
+        }
         for (i, db) in self.state.store.dbs.iter_mut().enumerate() {
-            if db.expired_keys.is_empty() {
-                continue;
-            }
-            for key in db.expired_keys.drain(..) {
+            for key in db.take_expired() {
                 self.state.prop.command(i, &[b"DEL".as_slice(), &key]);
                 crate::pubsub::notify_keyspace(
                     &self.shared.pubsub,

@@ -160,15 +160,15 @@ pub fn debug_reload(
     )
     .map_err(failed)?;
     state.persist.last_load = stats;
-    for (db, new) in state.store.dbs.iter_mut().zip(loaded.dbs) {
+    for (db, mut new) in state.store.dbs.iter_mut().zip(loaded.dbs) {
         if opts.flush {
             db.flush();
-            db.keys = new.keys;
-            db.expires = new.expires;
+            db.keys = std::mem::take(&mut new.keys);
+            db.expires = std::mem::take(&mut new.expires);
             db.avg_ttl = new.avg_ttl;
             continue;
         }
-        for (k, e) in new.keys {
+        for (k, e) in std::mem::take(&mut new.keys) {
             let expire = new.expires.get(&k).copied();
             db.set(&k, e.value, false);
             if let Some(at) = expire {
