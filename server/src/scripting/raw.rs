@@ -361,9 +361,10 @@ unsafe fn push_reply(l: *mut lua_State, r: &Reply, resp: RespVersion) -> Result<
                 push_str(l, b"set");
                 ffi::lua_createtable(l, 0, items.len().min(1 << 20) as c_int);
                 for it in items {
-                    push_reply(l, it, resp)?;
-                    ffi::lua_pushboolean(l, 1);
-                    ffi::lua_rawset(l, -3);
+                    if push_key(l, it, resp)? {
+                        ffi::lua_pushboolean(l, 1);
+                        ffi::lua_rawset(l, -3);
+                    }
                 }
                 ffi::lua_rawset(l, -3);
             } else {
@@ -376,9 +377,10 @@ unsafe fn push_reply(l: *mut lua_State, r: &Reply, resp: RespVersion) -> Result<
                 push_str(l, b"map");
                 ffi::lua_createtable(l, 0, pairs.len().min(1 << 20) as c_int);
                 for (k, v) in pairs {
-                    push_reply(l, k, resp)?;
-                    push_reply(l, v, resp)?;
-                    ffi::lua_rawset(l, -3);
+                    if push_key(l, k, resp)? {
+                        push_reply(l, v, resp)?;
+                        ffi::lua_rawset(l, -3);
+                    }
                 }
                 ffi::lua_rawset(l, -3);
             } else {
@@ -444,6 +446,17 @@ unsafe fn push_reply(l: *mut lua_State, r: &Reply, resp: RespVersion) -> Result<
         }
     }
     Ok(())
+}
+
+/// Pushes a RESP3 set member or map key; a nil (a null) is dropped rather than
+/// stored, which would raise past Rust frames. False when nothing was pushed.
+unsafe fn push_key(l: *mut lua_State, r: &Reply, resp: RespVersion) -> Result<bool, ()> {
+    push_reply(l, r, resp)?;
+    if ffi::lua_type(l, -1) == ffi::LUA_TNIL {
+        ffi::lua_pop(l, 1);
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 unsafe fn push_array(l: *mut lua_State, items: &[Reply], resp: RespVersion) -> Result<(), ()> {
