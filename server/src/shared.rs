@@ -442,13 +442,23 @@ impl Shared {
         }
         let micros = crate::util::now_us();
         let _ = now_ms;
-        let mut line = format!(
-            "+{}.{:06} [{} {}]",
-            micros / 1_000_000,
-            micros % 1_000_000,
-            client.db,
-            client.handle.addr
-        );
+        // A script's commands show as Redis's lua client's: `[<db> lua]`.
+        let mut line = if client.in_script {
+            format!(
+                "+{}.{:06} [{} lua]",
+                micros / 1_000_000,
+                micros % 1_000_000,
+                client.db
+            )
+        } else {
+            format!(
+                "+{}.{:06} [{} {}]",
+                micros / 1_000_000,
+                micros % 1_000_000,
+                client.db,
+                client.handle.addr
+            )
+        };
         let redacted = redacted_args(argv);
         for (i, a) in argv.iter().enumerate() {
             line.push(' ');

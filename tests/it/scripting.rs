@@ -333,3 +333,42 @@ print("ok")
     );
     assert_eq!(out.trim(), "ok");
 }
+
+#[test]
+fn monitor_sees_the_script_call_then_its_commands_as_the_lua_client() {
+    let s = TestServer::start();
+    let out = python(
+        r##"
+import sys, socket, redis
+port = int(sys.argv[1])
+mon = socket.create_connection(("127.0.0.1", port), timeout=10)
+f = mon.makefile("rb")
+mon.sendall(b"MONITOR\r\n")
+assert f.readline() == b"+OK\r\n"
+r = redis.Redis(port=port, db=3)
+r.function_load("#!lua name=ml\nredis.register_function('mf', function(k) return redis.call('set', k[1], 'v') end)", replace=True)
+r.eval("redis.call('select', '5'); return redis.call('get', 'x')", 0)
+r.fcall("mf", 1, "fk")
+try:
+    r.evalsha("0" * 40, 0)
+except redis.exceptions.NoScriptError:
+    pass
+seen = []
+while len(seen) < 6:
+    line = f.readline().decode()
+    who, cmd = line.split("[", 1)[1].split("] ", 1)
+    if "FUNCTION" not in cmd and "CLIENT" not in cmd and "SELECT\" \"3" not in cmd:
+        seen.append((who.split(" ")[0], who.split(" ")[1] == "lua", cmd.strip()))
+assert seen[0] == ("3", False, '"EVAL" "redis.call(\'select\', \'5\'); return redis.call(\'get\', \'x\')" "0"'), seen
+assert seen[1] == ("5", True, '"select" "5"'), seen
+assert seen[2] == ("5", True, '"get" "x"'), seen
+assert seen[3] == ("3", False, '"FCALL" "mf" "1" "fk"'), seen
+assert seen[4] == ("3", True, '"set" "fk" "v"'), seen
+# Fed even when it fails.
+assert seen[5] == ("3", False, '"EVALSHA" "' + "0" * 40 + '" "0"'), seen
+print("ok")
+"##,
+        &s.port().to_string(),
+    );
+    assert_eq!(out.trim(), "ok");
+}

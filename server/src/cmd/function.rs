@@ -351,6 +351,8 @@ fn function_help(_ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
 
 /// FCALL / FCALL_RO: `function numkeys key... arg...` (Redis's fcallCommandGeneric).
 fn fcall_generic(ctx: &mut Ctx, argv: &[Bytes], ro: bool) -> CmdResult {
+    // As EVAL: MONITOR sees the call ahead of the function's commands.
+    ctx.shared.feed_monitors(ctx.client, argv, ctx.now_ms);
     let name = lossy(&argv[1]);
     let sc = engine(ctx)?;
     let Some(f) = sc.functions.get(&name) else {

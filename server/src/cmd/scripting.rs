@@ -30,6 +30,9 @@ fn split_keys(argv: &[Bytes]) -> Result<(&[Bytes], &[Bytes]), CmdError> {
 }
 
 fn eval_generic(ctx: &mut Ctx, argv: &[Bytes], by_sha: bool, ro: bool) -> CmdResult {
+    // Shown to MONITOR ahead of the script's own commands, whatever the outcome (the
+    // command is SKIP_MONITOR so call() does not feed it after the run).
+    ctx.shared.feed_monitors(ctx.client, argv, ctx.now_ms);
     let (keys, args) = split_keys(argv)?;
     let sc = vm(ctx)?;
     // Redis compares the 40 characters case-insensitively.
