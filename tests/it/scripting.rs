@@ -372,3 +372,47 @@ print("ok")
     );
     assert_eq!(out.trim(), "ok");
 }
+
+#[test]
+fn scripts_on_a_stale_replica_match_redis() {
+    // Both as replicas of a closed port: the link never comes up.
+    let rill = TestServer::start_with(&[
+        "--replicaof",
+        "127.0.0.1 1",
+        "--replica-serve-stale-data",
+        "no",
+    ]);
+    let redis = crate::common::OracleRedis::start(&[
+        "--replicaof",
+        "127.0.0.1 1",
+        "--replica-serve-stale-data",
+        "no",
+    ]);
+    let scripts = [
+        "#!lua\nreturn 1",
+        "#!lua flags=no-writes\nreturn 1",
+        "#!lua flags=allow-stale,no-writes\nreturn redis.call('get','x')",
+        "#!lua flags=allow-stale,no-writes\nreturn redis.pcall('ping')",
+        "#!lua flags=allow-stale,no-writes\nreturn redis.call('time') ~= nil",
+        "return 1",
+        "return redis.call('get','x')",
+    ];
+    let run = |c: &mut redis::Connection| -> Vec<String> {
+        scripts
+            .iter()
+            .map(
+                |s| match redis::cmd("EVAL").arg(*s).arg(0).query::<redis::Value>(c) {
+                    Ok(v) => format!("{v:?}"),
+                    Err(e) => format!("error {e}"),
+                },
+            )
+            .collect()
+    };
+    let got = run(&mut rill.conn());
+    assert_eq!(got, run(&mut redis.conn()));
+    assert!(got[1].contains("Link with MASTER is down"), "{got:?}");
+    assert!(
+        got[2].contains("Can not execute the command on a stale replica"),
+        "{got:?}"
+    );
+}

@@ -109,6 +109,14 @@ impl Repl {
         self.master.is_some()
     }
 
+    /// A replica whose link to its master is down (Redis's `masterhost && repl_state !=
+    /// REPL_STATE_CONNECTED`): with replica-serve-stale-data no, only STALE commands run.
+    pub fn link_down(&self) -> bool {
+        self.master
+            .as_ref()
+            .is_some_and(|m| m.state != LinkState::Connected)
+    }
+
     /// Redis's shiftReplicationId: the old history stays reachable as replid2.
     pub fn shift_replid(&mut self, master_repl_offset: u64) {
         self.replid2 = std::mem::replace(&mut self.replid, random_replid());

@@ -756,13 +756,22 @@ struct Run<'c, 'a> {
 /// Checks a script may run at all (Redis's scriptPrepareForRun).
 fn prepare(ctx: &mut Ctx, spec: &RunSpec) -> Result<(), String> {
     let compat = spec.flags & EVAL_COMPAT_MODE != 0;
-    if !compat {
+    if compat {
+        // Pre-7.0 scripts never run on a stale replica (scriptPrepareForRun).
+        if running_stale(ctx) {
+            return Err(MASTERDOWN.into());
+        }
+    } else {
         if spec.ro && spec.flags & NO_WRITES == 0 {
             return Err("ERR Can not execute a script with write flag using *_ro command.".into());
         }
         let may_write = spec.flags & NO_WRITES == 0;
         if may_write && ctx.state.repl.is_replica() && !ctx.client.is_master {
             return Err("READONLY You can't write against a read only replica.".into());
+        }
+        // Without allow-stale a script is not a STALE command: processCommand's refusal.
+        if spec.flags & ALLOW_STALE == 0 && running_stale(ctx) {
+            return Err(MASTERDOWN.into());
         }
         if may_write
             && spec.flags & ALLOW_OOM == 0
@@ -775,6 +784,14 @@ fn prepare(ctx: &mut Ctx, spec: &RunSpec) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+const MASTERDOWN: &str =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+
+/// A replica cut from its master that must not serve stale data (Redis's running_stale).
+fn running_stale(ctx: &Ctx) -> bool {
+    ctx.state.repl.link_down() && !ctx.config.get_bool("replica-serve-stale-data")
 }
 
 /// Runs a script or function; the reply is what the caller gets.
@@ -870,6 +887,10 @@ fn script_call(r: &mut Run, argv: Vec<Bytes>) -> Result<Reply, Vec<u8>> {
         && crate::evict::perform_evictions(r.ctx).is_err()
     {
         return fail("OOM command not allowed when used memory > 'maxmemory'.");
+    }
+    // allow-stale scripts still run only STALE commands (Redis's scriptVerifyAllowStale).
+    if flags & cmd::STALE == 0 && running_stale(r.ctx) {
+        return fail("ERR Can not execute the command on a stale replica");
     }
     r.client.resp = r.resp;
     r.ctx.state.prop.suppress = r.suppress;
