@@ -279,15 +279,19 @@ pub struct Scripting {
 const PRELUDE: &str = r#"
 local internal, handler = ...
 local G = _G
-local pairs, ipairs = pairs, ipairs
+local pairs, ipairs, next, select, getmetatable = pairs, ipairs, next, select, getmetatable
 local rawget, rawset, setmetatable, error, tostring, setfenv, type, xpcall =
       rawget, rawset, setmetatable, error, tostring, setfenv, type, xpcall
 local loadstring_, load_ = loadstring, load
 local readonly = setmetatable({}, {__mode = 'k'})
+-- proxy -> the table it shows: pairs, next, ipairs and rawget see through proxies, as
+-- through Redis 7.0.15's read-only tables.
+local real = setmetatable({}, {__mode = 'k'})
 local function deny() error('Attempt to modify a readonly table', 2) end
 local function ro(t)
   local p = setmetatable({}, {__index = t, __newindex = deny, __metatable = false})
   readonly[p] = true
+  real[p] = t
   return p
 end
 local redis = {}
@@ -303,10 +307,47 @@ end
 G.__redis__err__handler = handler
 local env = setmetatable({}, {__index = G, __newindex = deny, __metatable = false})
 readonly[env] = true
+real[env] = G
 G._G = env
 setmetatable(G, {__index = function(_, k)
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end, __metatable = false})
+-- Argument errors as the C functions word them, at the script's line.
+local function want_table(name, n, t)
+  if type(t) ~= 'table' then
+    error("bad argument #1 to '" .. name .. "' (table expected, got " ..
+          (n == 0 and 'no value' or type(t)) .. ")", 3)
+  end
+end
+G.pairs = function(...)
+  local t = ...
+  want_table('pairs', select('#', ...), t)
+  return next, real[t] or t, nil
+end
+G.ipairs = function(...)
+  local t = ...
+  want_table('ipairs', select('#', ...), t)
+  return ipairs(real[t] or t)
+end
+G.next = function(...)
+  local t, k = ...
+  want_table('next', select('#', ...), t)
+  return next(real[t] or t, k)
+end
+G.rawget = function(...)
+  local t, k = ...
+  want_table('rawget', select('#', ...), t)
+  return rawget(real[t] or t, k)
+end
+-- Library tables have no metatable in Redis; _G's guards its globals.
+local globals_mt = ro({__index = deny, __newindex = deny})
+G.getmetatable = function(...)
+  local t = ...
+  if select('#', ...) == 0 then error("bad argument #1 to 'getmetatable' (value expected)", 2) end
+  if t == env then return globals_mt end
+  if type(t) == 'table' and readonly[t] then return nil end
+  return getmetatable(t)
+end
 G.rawset = function(t, k, v)
   if readonly[t] then error('Attempt to modify a readonly table', 0) end
   return rawset(t, k, v)
