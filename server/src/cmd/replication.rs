@@ -17,22 +17,25 @@ pub fn gate(ctx: &Ctx, spec: &CommandSpec) -> Option<CmdError> {
             ));
         }
     }
-    let m = replica?;
+    replica?;
     if write && ctx.config.get_bool("replica-read-only") {
         return Some(CmdError::Raw(
             "READONLY You can't write against a read only replica.".into(),
         ));
     }
-    if m.state != LinkState::Connected
-        && spec.flags & STALE == 0
-        && !ctx.config.get_bool("replica-serve-stale-data")
-    {
-        return Some(CmdError::Raw(
-            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
-                .into(),
-        ));
+    if spec.flags & STALE == 0 && running_stale(ctx) {
+        return Some(CmdError::Raw(MASTERDOWN.into()));
     }
     None
+}
+
+pub const MASTERDOWN: &str =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+
+/// A replica cut from its master that must not serve stale data (Redis's running_stale):
+/// only STALE commands run.
+pub fn running_stale(ctx: &Ctx) -> bool {
+    ctx.state.repl.link_down() && !ctx.config.get_bool("replica-serve-stale-data")
 }
 
 /// ```text

@@ -18,6 +18,7 @@ pub mod libs;
 mod raw;
 
 use crate::client::ClientState;
+use crate::cmd::replication::{running_stale, MASTERDOWN};
 use crate::cmd::{self, Ctx};
 use ahash::AHashMap as HashMap;
 use bytes::Bytes;
@@ -825,14 +826,6 @@ fn prepare(ctx: &mut Ctx, spec: &RunSpec) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-const MASTERDOWN: &str =
-    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
-
-/// A replica cut from its master that must not serve stale data (Redis's running_stale).
-fn running_stale(ctx: &Ctx) -> bool {
-    ctx.state.repl.link_down() && !ctx.config.get_bool("replica-serve-stale-data")
 }
 
 /// Runs a script or function; the reply is what the caller gets.
